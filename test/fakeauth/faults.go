@@ -1,0 +1,158 @@
+package fakeauth
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Endpoint names a kind of endpoint for faults and counters.
+type Endpoint string
+
+// Endpoint kinds.
+const (
+	EndpointAll          Endpoint = "*" // every endpoint
+	EndpointPRM          Endpoint = "prm"
+	EndpointMetadata     Endpoint = "metadata" // RFC 8414 and OIDC discovery
+	EndpointRegister     Endpoint = "register" // RFC 7591
+	EndpointRegistration Endpoint = "registration"
+	EndpointAuthorize    Endpoint = "authorize"
+	EndpointToken        Endpoint = "token"
+	EndpointRevoke       Endpoint = "revoke"
+	EndpointMCP          Endpoint = "mcp"
+)
+
+// HTTPFault changes how an endpoint answers.
+type HTTPFault struct {
+	// Status, when non-zero, answers with this status and a JSON
+	// {"error":"server_error"} body instead of the real answer.
+	Status int
+	// Delay waits this long before answering (aborted when the client goes
+	// away or the Server closes).
+	Delay time.Duration
+	// Malformed answers 200 with a truncated JSON body.
+	Malformed bool
+	// Oversize answers 200 with a valid JSON body larger than 1 MiB.
+	Oversize bool
+	// Times limits the fault to the next n requests; 0 means until cleared.
+	Times int
+}
+
+// Fault is the set of faults in effect. The zero value means none.
+type Fault struct {
+	// HTTP faults per endpoint kind; EndpointAll applies to every endpoint
+	// without its own entry.
+	HTTP map[Endpoint]HTTPFault
+
+	// WrongIssuer serves AS metadata whose issuer differs from the issuer the
+	// metadata URL was built from (RFC 8414 §3.3).
+	WrongIssuer bool
+	// NoPKCE omits code_challenge_methods_supported from AS metadata.
+	NoPKCE bool
+	// NoRegistrationEndpoint omits registration_endpoint from AS metadata.
+	NoRegistrationEndpoint bool
+	// WrongResource serves PRM whose resource is not the MCP URL (RFC 9728 §3.3).
+	WrongResource bool
+	// DuplicateContentType serves metadata as
+	// "application/json, application/json", as seen in the wild.
+	DuplicateContentType bool
+	// WrongISS puts a different issuer in the iss authorization response
+	// parameter (RFC 9207 mix-up).
+	WrongISS bool
+	// OmitISS leaves iss out of authorization responses even when advertised.
+	OmitISS bool
+}
+
+// Failing is a shorthand for a Fault that answers status on the given endpoints.
+func Failing(status int, endpoints ...Endpoint) Fault {
+	f := Fault{HTTP: map[Endpoint]HTTPFault{}}
+	for _, e := range endpoints {
+		f.HTTP[e] = HTTPFault{Status: status}
+	}
+	return f
+}
+
+// SetFault replaces the faults in effect; SetFault(Fault{}) clears them.
+func (s *Server) SetFault(f Fault) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	hf := make(map[Endpoint]HTTPFault, len(f.HTTP))
+	s.remain = map[Endpoint]int{}
+	for k, v := range f.HTTP {
+		hf[k] = v
+		if v.Times > 0 {
+			s.remain[k] = v.Times
+		}
+	}
+	f.HTTP = hf
+	s.fault = f
+}
+
+// currentFault returns the faults in effect (HTTP map not to be modified).
+func (s *Server) currentFault() Fault {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.fault
+}
+
+// takeHTTPFault returns the HTTP fault for endpoint e, consuming one use.
+func (s *Server) takeHTTPFault(e Endpoint) (HTTPFault, bool) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	key := e
+	hf, ok := s.fault.HTTP[e]
+	if !ok {
+		key = EndpointAll
+		hf, ok = s.fault.HTTP[EndpointAll]
+	}
+	if !ok {
+		return HTTPFault{}, false
+	}
+	if hf.Times > 0 {
+		if s.remain[key] <= 0 {
+			return HTTPFault{}, false
+		}
+		s.remain[key]--
+	}
+	return hf, true
+}
+
+// endpoint wraps h: it counts the call, then applies any HTTP fault.
+func (s *Server) endpoint(e Endpoint, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.count(e, r)
+		hf, ok := s.takeHTTPFault(e)
+		if !ok {
+			h(w, r)
+			return
+		}
+		if hf.Delay > 0 {
+			t := time.NewTimer(hf.Delay)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			case <-s.done:
+				t.Stop()
+				return
+			}
+		}
+		switch {
+		case hf.Status != 0:
+			writeJSON(w, hf.Status, map[string]string{
+				"error": "server_error", "error_description": "injected fault",
+			})
+		case hf.Malformed:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"issuer": "` + s.issuer + `", "authorization_endpoint": [`))
+		case hf.Oversize:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"padding":"` + strings.Repeat("x", 1<<20+1024) + `"}`))
+		default:
+			h(w, r)
+		}
+	})
+}
