@@ -1,0 +1,48 @@
+package oauth
+
+import (
+	"net/http"
+
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+)
+
+// BearerChallenge returns the parameters of the first Bearer challenge in
+// the response's WWW-Authenticate headers (keys lower-cased), and whether
+// there was one. A malformed header counts as no challenge.
+func BearerChallenge(resp *http.Response) (map[string]string, bool) {
+	if resp == nil {
+		return nil, false
+	}
+	values := resp.Header.Values("WWW-Authenticate")
+	if len(values) == 0 {
+		return nil, false
+	}
+	challenges, err := oauthex.ParseWWWAuthenticate(values)
+	if err != nil {
+		return nil, false
+	}
+	for _, ch := range challenges {
+		if ch.Scheme == "bearer" {
+			if ch.Params == nil {
+				ch.Params = map[string]string{}
+			}
+			return ch.Params, true
+		}
+	}
+	return nil, false
+}
+
+// InsufficientScope recognises a step-up challenge: a 403 with
+// `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. It
+// returns the challenged scopes (possibly none) and true. The caller should
+// re-authorize with UnionScopes(granted, scopes), a bounded number of times.
+func InsufficientScope(resp *http.Response) (scopes []string, ok bool) {
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		return nil, false
+	}
+	params, ok := BearerChallenge(resp)
+	if !ok || params["error"] != "insufficient_scope" {
+		return nil, false
+	}
+	return ParseScope(params["scope"]), true
+}

@@ -1,0 +1,36 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// DeleteRegistration deletes a dynamically registered client (RFC 7592 §2.3)
+// using its registration access token. It does nothing when the client has
+// no registration_client_uri or token. A client the server no longer knows
+// (404, 410, or 401 as RFC 7592 prescribes for unknown clients) counts as
+// deleted. Other 4xx are RegistrationFailed; 5xx, 429 and network failures
+// are transient.
+func DeleteRegistration(ctx context.Context, c *http.Client, cl *Client) error {
+	if cl == nil || cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
+		return nil
+	}
+	safe := redactURL(cl.RegistrationClientURI)
+	req, err := http.NewRequestWithContext(WithKind(ctx, KindRegister), http.MethodDelete, cl.RegistrationClientURI, nil)
+	if err != nil {
+		return &Error{Reason: ReasonRegistrationFailed, URL: safe, Message: fmt.Sprintf("invalid registration_client_uri %s", safe)}
+	}
+	req.Header.Set("Authorization", "Bearer "+cl.RegistrationAccessToken)
+	resp, err := clientOrDefault(c).Do(req)
+	if err != nil {
+		return requestError(ReasonRegistrationFailed, safe, "deleting the client registration at", err)
+	}
+	defer drainClose(resp)
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusNoContent, http.StatusNotFound, http.StatusGone, http.StatusUnauthorized:
+		return nil
+	}
+	return statusError(ReasonRegistrationFailed, safe, "deleting the client registration at", resp, nil,
+		cl.RegistrationAccessToken, cl.ClientSecret)
+}

@@ -1,0 +1,158 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// Discovery is what Discover learned about an MCP server's authorization.
+type Discovery struct {
+	// Resource is the RFC 8707 resource indicator to send: the PRM
+	// `resource` exactly as served; in back-compat mode the server URL.
+	Resource string
+	// ResourceMetadataURL is where the PRM was found ("" in back-compat).
+	ResourceMetadataURL string
+	// ChallengeScopes is the `scope` of the 401 Bearer challenge.
+	ChallengeScopes []string
+	// ResourceScopes is the PRM scopes_supported.
+	ResourceScopes []string
+	AuthServer     AuthServerMetadata
+	// Legacy is set when the MCP 2025-03-26 fallback was used: no PRM, the
+	// server's origin is the authorization server. When that origin has no
+	// metadata either, the endpoints are the defaults /authorize, /token
+	// and /register and AuthServer.MetadataURL is empty; PKCE S256 is sent
+	// anyway.
+	Legacy bool
+}
+
+// probeBody is an MCP initialize request, which is what an MCP client sends
+// first and what protected servers answer 401 to.
+var probeBody = []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + ProtocolVersion +
+	`","capabilities":{},"clientInfo":{"name":"mcp-operator","version":"discovery"}}}`)
+
+// Discover finds the authorization server of the MCP server at serverURL:
+//
+//  1. an unauthenticated MCP initialize POST; a 401 Bearer challenge's
+//     resource_metadata names the PRM and its scope is kept;
+//  2. otherwise {origin}/.well-known/oauth-protected-resource{path}, then
+//     {origin}/.well-known/oauth-protected-resource — the root only when the
+//     path form is absent (4xx);
+//  3. the PRM must list an authorization server and be for this resource;
+//  4. the first authorization server's metadata (see DiscoverAuthServer);
+//  5. no PRM at all: MCP 2025-03-26 back-compat (see Discovery.Legacy).
+//
+// Errors are *Error; Transient ones (network, 5xx, 429) are worth retrying.
+func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discovery, err error) {
+	defer func() { recordDiscovery(err) }()
+	c = clientOrDefault(c)
+	server, err := url.Parse(serverURL)
+	if err != nil || (server.Scheme != "https" && server.Scheme != "http") || server.Host == "" {
+		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(serverURL),
+			Message: fmt.Sprintf("MCP server URL %q is not an absolute http(s) URL; fix spec.url", truncate(redactURL(serverURL), maxQuoted))}
+	}
+	if err := policyOf(c).checkURL(server); err != nil {
+		return nil, err
+	}
+
+	challenge, err := probe(ctx, c, serverURL)
+	if err != nil {
+		return nil, err
+	}
+	d = &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
+
+	type candidate struct {
+		url         string
+		allowOrigin bool
+	}
+	var candidates []candidate
+	fromHeader := challenge["resource_metadata"]
+	if fromHeader != "" {
+		ref, err := server.Parse(fromHeader)
+		if err != nil {
+			return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(serverURL),
+				Message: fmt.Sprintf("the 401 challenge of %s has an invalid resource_metadata URL", redactURL(serverURL))}
+		}
+		candidates = []candidate{{url: ref.String()}}
+	} else {
+		urls := prmURLs(server)
+		for i, u := range urls {
+			candidates = append(candidates, candidate{url: u, allowOrigin: i == len(urls)-1})
+		}
+	}
+	for _, cand := range candidates {
+		prm, status, err := fetchPRM(ctx, c, cand.url, serverURL, cand.allowOrigin)
+		if err != nil {
+			return nil, err
+		}
+		if status == fetchAbsent {
+			continue
+		}
+		md, err := DiscoverAuthServer(ctx, c, prm.AuthorizationServers[0])
+		if err != nil {
+			return nil, err
+		}
+		d.Resource = prm.Resource
+		d.ResourceMetadataURL = cand.url
+		d.ResourceScopes = UnionScopes(prm.ScopesSupported)
+		d.AuthServer = *md
+		return d, nil
+	}
+	if fromHeader != "" {
+		safe := redactURL(candidates[0].url)
+		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: safe,
+			Message: fmt.Sprintf("the 401 challenge of %s names resource_metadata %s, which serves no metadata document; fix the server or set spec.auth.oauth2 manually",
+				redactURL(serverURL), safe)}
+	}
+	return legacy(ctx, c, server, serverURL, d)
+}
+
+// probe sends the unauthenticated initialize request and returns the Bearer
+// challenge parameters of a 401 (nil map otherwise). Any other answer is
+// not an error: discovery continues with the well-known URLs.
+func probe(ctx context.Context, c *http.Client, serverURL string) (map[string]string, error) {
+	safe := redactURL(serverURL)
+	req, err := http.NewRequestWithContext(WithKind(ctx, KindMCP), http.MethodPost, serverURL, bytes.NewReader(probeBody))
+	if err != nil {
+		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: safe, Message: fmt.Sprintf("invalid MCP server URL %s", safe), Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, requestError(ReasonDiscoveryFailed, safe, "probing the MCP server at", err)
+	}
+	// The body may be an open event stream: never read it.
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		return nil, nil
+	}
+	params, _ := BearerChallenge(resp)
+	return params, nil
+}
+
+// legacy implements the MCP 2025-03-26 fallback for servers without PRM: the
+// authorization base URL is the server's origin; its metadata is used when
+// present, else the default endpoints.
+func legacy(ctx context.Context, c *http.Client, server *url.URL, serverURL string, d *Discovery) (*Discovery, error) {
+	origin := server.Scheme + "://" + server.Host
+	d.Legacy = true
+	d.Resource = serverURL
+	md, found, err := discoverAuthServer(ctx, c, origin)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		d.AuthServer = *md
+		return d, nil
+	}
+	d.AuthServer = AuthServerMetadata{
+		Issuer:                origin,
+		AuthorizationEndpoint: origin + "/authorize",
+		TokenEndpoint:         origin + "/token",
+		RegistrationEndpoint:  origin + "/register",
+	}
+	return d, nil
+}

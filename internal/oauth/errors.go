@@ -1,0 +1,159 @@
+package oauth
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"unicode"
+)
+
+// Reason classifies an *Error. The values double as condition reasons in the
+// MCPServer status, so they are stable API.
+type Reason string
+
+// Reasons an *Error can carry.
+const (
+	ReasonDiscoveryFailed         Reason = "DiscoveryFailed"
+	ReasonIssuerMismatch          Reason = "IssuerMismatch"
+	ReasonResourceMismatch        Reason = "ResourceMismatch"
+	ReasonPKCEUnsupported         Reason = "PKCEUnsupported"
+	ReasonRegistrationUnsupported Reason = "RegistrationUnsupported"
+	ReasonRegistrationFailed      Reason = "RegistrationFailed"
+	ReasonURLBlocked              Reason = "URLBlocked"
+)
+
+// Error is a discovery, registration or egress failure.
+//
+// Transient errors (network errors, timeouts, 5xx and 429 answers) are worth
+// retrying with backoff; the others need a person to change configuration
+// or the remote side. Message is written for humans: it names the URL
+// (without query string) and says what to do. It never contains tokens,
+// codes or secrets, and upstream text quoted in it is truncated.
+type Error struct {
+	Reason    Reason
+	URL       string // the URL concerned, query string and fragment removed
+	Message   string
+	Err       error // underlying cause, if any
+	Transient bool
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = string(e.Reason)
+		if e.URL != "" {
+			msg += ": " + e.URL
+		}
+	}
+	if e.Err != nil {
+		var inner *Error
+		if !errors.As(e.Err, &inner) { // an inner *Error already explained itself
+			msg += ": " + safeErrorText(e.Err)
+		}
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ReasonOf returns the Reason of the first *Error in err's chain, or "" when
+// there is none.
+func ReasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// IsTransient reports whether err is worth retrying: an *Error or
+// *TokenError marked transient, or a network error or timeout.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Reason == ReasonURLBlocked {
+			return false
+		}
+		if e.Transient {
+			return true
+		}
+	}
+	var te *TokenError
+	if errors.As(err, &te) {
+		return te.Transient()
+	}
+	return isNetworkError(err)
+}
+
+// redactURL returns u without query string, fragment and user info, for use
+// in messages. Unparseable input is cut at the first '?' or '#'.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		if i := strings.IndexAny(u, "?#"); i >= 0 {
+			u = u[:i]
+		}
+		return truncate(u, 300)
+	}
+	p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment, p.User = "", false, "", "", nil
+	return p.String()
+}
+
+// maxQuoted bounds upstream text quoted in errors, so a verbose provider can
+// neither flood a condition nor leak much through it.
+const maxQuoted = 200
+
+// truncate cuts s to at most n bytes on a rune boundary, replaces control
+// characters with spaces and marks the cut.
+func truncate(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// quoteUpstream prepares upstream-provided text for an error message: secrets
+// the request carried are replaced, then the text is truncated.
+func quoteUpstream(s string, secrets ...string) string {
+	return truncate(redact(s, secrets...), maxQuoted)
+}
+
+// redact replaces every occurrence of each non-trivial secret in s.
+func redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+			if esc := url.QueryEscape(sec); esc != sec {
+				s = strings.ReplaceAll(s, esc, "[redacted]")
+			}
+		}
+	}
+	return s
+}
+
+// safeErrorText renders err for a message. A *url.Error is unwrapped so that
+// the request URL (with its query) is not repeated; the URL is named by the
+// caller in redacted form.
+func safeErrorText(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
+	}
+	return truncate(err.Error(), 2*maxQuoted)
+}

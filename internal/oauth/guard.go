@@ -1,0 +1,202 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Address classes the egress guard distinguishes.
+type addrClass int
+
+const (
+	addrOK addrClass = iota
+	addrLoopback
+	addrPrivate
+	addrForbidden // never allowed, whatever the flags say
+)
+
+// Cloud metadata services that are reachable without being link-local.
+var metadataAddrs = []netip.Addr{
+	netip.MustParseAddr("169.254.169.254"), // AWS, GCP, Azure, OpenStack (also link-local)
+	netip.MustParseAddr("fd00:ec2::254"),   // AWS IPv6
+	netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud
+	netip.MustParseAddr("169.254.170.2"),   // AWS ECS task metadata (also link-local)
+}
+
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour   = netip.MustParsePrefix("2002::/16")
+	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+)
+
+// classify says whether ip may be dialled, and why not. IPv4 addresses
+// embedded in IPv6 (mapped, NAT64, 6to4) are judged by the embedded address
+// too, so the guard cannot be sidestepped by spelling an address differently.
+func classify(ip netip.Addr) (addrClass, string) {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		b := ip.As16()
+		var embedded netip.Addr
+		switch {
+		case nat64Prefix.Contains(ip):
+			embedded = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+		case sixToFour.Contains(ip):
+			embedded = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
+		}
+		if embedded.IsValid() {
+			if c, why := classify(embedded); c != addrOK {
+				return c, why
+			}
+		}
+	}
+	for _, m := range metadataAddrs {
+		if ip == m {
+			return addrForbidden, "a cloud metadata address"
+		}
+	}
+	switch {
+	case !ip.IsValid(), ip.IsUnspecified(), thisNetwork.Contains(ip):
+		return addrForbidden, "an unspecified address"
+	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
+		return addrForbidden, "a link-local address"
+	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast(), ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return addrForbidden, "a multicast or broadcast address"
+	case ip.IsLoopback():
+		return addrLoopback, "a loopback address"
+	case ip.IsPrivate():
+		return addrPrivate, "a private address"
+	}
+	return addrOK, ""
+}
+
+// checkAddr applies the policy to one resolved address. The result, when
+// not nil, is a *blockedAddr that the transport turns into a URLBlocked
+// *Error naming the request URL.
+func (p EgressPolicy) checkAddr(ip netip.Addr) *blockedAddr {
+	class, why := classify(ip)
+	switch class {
+	case addrForbidden:
+		return &blockedAddr{fmt.Sprintf("it resolves to %s, %s; requests there are never allowed", ip, why), ""}
+	case addrLoopback:
+		if !p.AllowLoopback {
+			return &blockedAddr{fmt.Sprintf("it resolves to %s, %s", ip, why), "--allow-loopback-egress"}
+		}
+	case addrPrivate:
+		if p.BlockPrivateNetworks {
+			return &blockedAddr{fmt.Sprintf("it resolves to %s, %s, and private networks are blocked", ip, why), ""}
+		}
+	}
+	return nil
+}
+
+// blockedAddr is the dialer's refusal; why explains, flag names the operator
+// flag that would allow the address, if any.
+type blockedAddr struct{ why, flag string }
+
+func (b *blockedAddr) Error() string { return "address blocked: " + b.why }
+
+// checkURL applies the static part of the policy to a URL before any
+// connection is made: the scheme, and the host when it is an IP literal or a
+// localhost name. Names are checked again, after resolution, at dial time.
+func (p EgressPolicy) checkURL(u *url.URL) error {
+	target := redactURL(u.String())
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !p.AllowInsecureHTTP {
+			return blocked(target, "it uses plain http; use an https URL", "--allow-insecure-http")
+		}
+	default:
+		return blocked(target, fmt.Sprintf("scheme %q is not allowed; use an https URL", u.Scheme), "")
+	}
+	host := u.Hostname()
+	if host == "" {
+		return blocked(target, "it has no host", "")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if b := p.checkAddr(ip); b != nil {
+			return blocked(target, b.why, b.flag)
+		}
+		return nil
+	}
+	if h := strings.ToLower(strings.TrimSuffix(host, ".")); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		if !p.AllowLoopback {
+			return blocked(target, "it names localhost, a loopback address", "--allow-loopback-egress")
+		}
+	}
+	return nil
+}
+
+// blocked builds the URLBlocked error. flag names the operator flag that would
+// allow the request, when one would.
+func blocked(target, why, flag string) *Error {
+	msg := fmt.Sprintf("outbound request to %s blocked: %s", target, why)
+	if flag != "" {
+		msg += fmt.Sprintf(" (start the operator with %s to allow it; meant for tests and demos)", flag)
+	}
+	return &Error{Reason: ReasonURLBlocked, URL: target, Message: msg}
+}
+
+// guardedDial resolves addr, checks every resolved address and dials only
+// addresses that passed, by IP, so no second resolution can change the
+// answer between check and connect (DNS rebinding).
+func (p EgressPolicy) guardedDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else {
+		lookup := p.LookupIP
+		if lookup == nil {
+			lookup = func(ctx context.Context, host string) ([]net.IP, error) {
+				return net.DefaultResolver.LookupIP(ctx, "ip", host)
+			}
+		}
+		res, err := lookup(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range res {
+			if a, ok := netip.AddrFromSlice(r); ok {
+				ips = append(ips, a.Unmap())
+			}
+		}
+		if len(ips) == 0 {
+			return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
+		}
+	}
+	// Refuse when any answer is blocked: a name mixing public and internal
+	// answers is an attack, not a configuration.
+	for _, ip := range ips {
+		if b := p.checkAddr(ip); b != nil {
+			return nil, b
+		}
+	}
+	dial := p.DialContext
+	if dial == nil {
+		d := &net.Dialer{Timeout: p.connectTimeout(), KeepAlive: 30 * time.Second}
+		dial = d.DialContext
+	}
+	var firstErr error
+	for _, ip := range ips {
+		conn, err := dial(ctx, network, net.JoinHostPort(ip.String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, firstErr
+}

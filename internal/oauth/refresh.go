@@ -1,0 +1,43 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+)
+
+// Refresh redeems a refresh token (RFC 6749 §6), sending the same scopes as
+// the original request and, when sendResource is set, the RFC 8707 resource
+// (x/oauth2 cannot add parameters to a refresh, hence this small request of
+// our own). Providers that reject resource on refresh (Entra ID) need
+// sendResource=false.
+//
+// The returned Token is exactly what the server answered: RefreshToken is
+// empty when the server did not rotate it, and the caller then keeps the one
+// it has. A rotated refresh token must be persisted at once; the old one may
+// already be revoked (reuse detection). Errors are *TokenError; see
+// IsInvalidGrant (the grant is dead: stop, ask the user to reconnect),
+// IsInvalidClient (register again) and Transient (retry with backoff).
+func Refresh(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken string, sendResource bool) (*Token, error) {
+	safe := redactURL(cfg.Endpoint.TokenEndpoint)
+	if cfg.Endpoint.TokenEndpoint == "" {
+		return nil, &TokenError{Err: errors.New("no token endpoint configured")}
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {refreshToken},
+	}
+	if s := JoinScopes(cfg.Scopes); s != "" {
+		form.Set("scope", s)
+	}
+	if sendResource && cfg.Resource != "" {
+		form.Set("resource", cfg.Resource)
+	}
+	resp, terr := postForm(ctx, c, KindToken, cfg.Endpoint.TokenEndpoint, form, cfg.Client, "token endpoint")
+	if terr != nil {
+		return nil, terr
+	}
+	defer drainClose(resp)
+	return parseTokenResponse(resp, safe, refreshToken, cfg.Client.ClientSecret)
+}

@@ -1,0 +1,42 @@
+package oauth
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+)
+
+// Revoke revokes a token at the RFC 7009 revocation endpoint, authenticating
+// as the client. typeHint is "refresh_token", "access_token" or "". It does
+// nothing when the server has no revocation endpoint. Per RFC 7009 the
+// server answers 200 even for unknown tokens. Errors are *TokenError.
+func Revoke(ctx context.Context, c *http.Client, cfg FlowConfig, token, typeHint string) error {
+	endpoint := cfg.Endpoint.RevocationEndpoint
+	if endpoint == "" || token == "" {
+		return nil
+	}
+	form := url.Values{"token": {token}}
+	if typeHint != "" {
+		form.Set("token_type_hint", typeHint)
+	}
+	const what = "revocation endpoint"
+	resp, terr := postForm(ctx, c, KindRevoke, endpoint, form, cfg.Client, what)
+	if terr != nil {
+		return terr
+	}
+	defer drainClose(resp)
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	code, desc := oauthErrorFields(body)
+	te := &TokenError{URL: redactURL(endpoint), StatusCode: resp.StatusCode, Code: truncate(code, 64), endpoint: what}
+	switch {
+	case desc != "":
+		te.Description = quoteUpstream(desc, token, cfg.Client.ClientSecret)
+	case code == "":
+		te.Description = quoteUpstream(string(body), token, cfg.Client.ClientSecret)
+	}
+	return te
+}
