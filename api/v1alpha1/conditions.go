@@ -1,0 +1,48 @@
+package v1alpha1
+
+// Condition types reported on an MCPServer.
+const (
+	// ConditionReady summarises the other conditions: the server can be used.
+	ConditionReady = "Ready"
+	// ConditionAuthConfigured says whether the server's credentials are usable.
+	ConditionAuthConfigured = "AuthConfigured"
+	// ConditionReachable says whether the server answered a probe.
+	ConditionReachable = "Reachable"
+)
+
+// Reasons for ConditionAuthConfigured.
+const (
+	ReasonNotRequired             = "NotRequired"
+	ReasonSecretsResolved         = "SecretsResolved"
+	ReasonUserIdentityForwarded   = "UserIdentityForwarded"
+	ReasonStaticClient            = "StaticClient"
+	ReasonRegistered              = "Registered"
+	ReasonSecretNotFound          = "SecretNotFound"
+	ReasonSecretKeyNotFound       = "SecretKeyNotFound"
+	ReasonDiscoveryFailed         = "DiscoveryFailed"
+	ReasonRegistrationUnsupported = "RegistrationUnsupported"
+	ReasonRegistrationFailed      = "RegistrationFailed"
+	ReasonIssuerMismatch          = "IssuerMismatch"
+	ReasonResourceMismatch        = "ResourceMismatch"
+	ReasonPKCEUnsupported         = "PKCEUnsupported"
+	ReasonURLBlocked              = "URLBlocked"
+	ReasonCallbackURLMissing      = "CallbackURLMissing"
+	ReasonInProgress              = "InProgress"
+)
+
+// Reasons for ConditionReachable.
+const (
+	ReasonConnected             = "Connected"
+	ReasonAuthorizationRequired = "AuthorizationRequired"
+	ReasonUnreachable           = "Unreachable"
+	ReasonProbeSkipped          = "ProbeSkipped"
+)
+
+// Reasons for ConditionReady.
+const (
+	ReasonReady     = "Ready"
+	ReasonDisabled  = "Disabled"
+	ReasonNotReady  = "NotReady"
+	ReasonDeleting  = "Deleting"
+	ReasonReconcile = "Reconciling"
+)
