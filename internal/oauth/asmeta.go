@@ -121,18 +121,18 @@ func discoverAuthServer(ctx context.Context, c *http.Client, issuer string) (*Au
 
 func fromOAuthex(raw *oauthex.AuthServerMeta, mdURL string) *AuthServerMetadata {
 	return &AuthServerMetadata{
-		Issuer:                            raw.Issuer,
-		AuthorizationEndpoint:             raw.AuthorizationEndpoint,
-		TokenEndpoint:                     raw.TokenEndpoint,
-		RegistrationEndpoint:              raw.RegistrationEndpoint,
-		RevocationEndpoint:                raw.RevocationEndpoint,
-		ScopesSupported:                   raw.ScopesSupported,
-		CodeChallengeMethodsSupported:     raw.CodeChallengeMethodsSupported,
-		TokenEndpointAuthMethodsSupported: raw.TokenEndpointAuthMethodsSupported,
-		GrantTypesSupported:               raw.GrantTypesSupported,
-		ClientIDMetadataDocumentSupported: raw.ClientIDMetadataDocumentSupported,
+		Issuer:                                     raw.Issuer,
+		AuthorizationEndpoint:                      raw.AuthorizationEndpoint,
+		TokenEndpoint:                              raw.TokenEndpoint,
+		RegistrationEndpoint:                       raw.RegistrationEndpoint,
+		RevocationEndpoint:                         raw.RevocationEndpoint,
+		ScopesSupported:                            raw.ScopesSupported,
+		CodeChallengeMethodsSupported:              raw.CodeChallengeMethodsSupported,
+		TokenEndpointAuthMethodsSupported:          raw.TokenEndpointAuthMethodsSupported,
+		GrantTypesSupported:                        raw.GrantTypesSupported,
+		ClientIDMetadataDocumentSupported:          raw.ClientIDMetadataDocumentSupported,
 		AuthorizationResponseISSParameterSupported: raw.AuthorizationResponseIssParameterSupported,
-		MetadataURL: mdURL,
+		MetadataURL:                                mdURL,
 	}
 }
 
