@@ -520,6 +520,16 @@ func TestDiscoverLimits(t *testing.T) {
 			t.Error("timeout not applied")
 		}
 	})
+	t.Run("production policy blocks a plain-http loopback server", func(t *testing.T) {
+		f := newFake(t)
+		_, err := Discover(context.Background(), NewHTTPClient(EgressPolicy{}), f.URL()+"/mcp?key=s3cr3t")
+		wantReason(t, err, ReasonURLBlocked)
+		mustContain(t, err.Error(), "--allow-insecure-http", f.URL()+"/mcp")
+		mustNotContain(t, err.Error(), "s3cr3t")
+		if f.hit("/mcp") {
+			t.Error("request sent")
+		}
+	})
 	t.Run("invalid server URL", func(t *testing.T) {
 		_, err := Discover(context.Background(), testClient(), "ftp://x/mcp")
 		wantReason(t, err, ReasonDiscoveryFailed)
