@@ -144,14 +144,19 @@ func Exchange(ctx context.Context, c *http.Client, cfg FlowConfig, code, verifie
 func fromOAuth2Error(err error, safeURL string, secrets ...string) *TokenError {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		te := &TokenError{URL: safeURL, Code: truncate(re.ErrorCode, 64)}
+		code, desc := re.ErrorCode, re.ErrorDescription
+		if code == "" {
+			// x/oauth2 reads a JSON error served as text/plain as a form.
+			code, desc = oauthErrorFields(re.Body)
+		}
+		te := &TokenError{URL: safeURL, Code: truncate(code, 64)}
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
 		}
 		switch {
-		case re.ErrorDescription != "":
-			te.Description = quoteUpstream(re.ErrorDescription, secrets...)
-		case re.ErrorCode == "":
+		case desc != "":
+			te.Description = quoteUpstream(desc, secrets...)
+		case code == "":
 			te.Description = quoteUpstream(string(re.Body), secrets...)
 		}
 		return te

@@ -81,14 +81,14 @@ func (p EgressPolicy) checkAddr(ip netip.Addr) *blockedAddr {
 	class, why := classify(ip)
 	switch class {
 	case addrForbidden:
-		return &blockedAddr{fmt.Sprintf("it resolves to %s, %s; requests there are never allowed", ip, why), ""}
+		return &blockedAddr{fmt.Sprintf("its address %s is %s; requests there are never allowed", ip, why), ""}
 	case addrLoopback:
 		if !p.AllowLoopback {
-			return &blockedAddr{fmt.Sprintf("it resolves to %s, %s", ip, why), "--allow-loopback-egress"}
+			return &blockedAddr{fmt.Sprintf("its address %s is %s", ip, why), "--allow-loopback-egress"}
 		}
 	case addrPrivate:
 		if p.BlockPrivateNetworks {
-			return &blockedAddr{fmt.Sprintf("it resolves to %s, %s, and private networks are blocked", ip, why), ""}
+			return &blockedAddr{fmt.Sprintf("its address %s is %s, and private networks are blocked", ip, why), ""}
 		}
 	}
 	return nil

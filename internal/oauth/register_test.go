@@ -151,7 +151,9 @@ func TestRegisterErrors(t *testing.T) {
 				_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_redirect_uri", "error_description": long})
 			}},
 		{name: "403 plain text", reason: ReasonRegistrationFailed, msg: []string{"HTTP 403", "registration disabled"},
-			handler: func(w http.ResponseWriter, r *http.Request) { http.Error(w, "registration disabled", http.StatusForbidden) }},
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "registration disabled", http.StatusForbidden)
+			}},
 		{name: "404 means unsupported", reason: ReasonRegistrationUnsupported, msg: []string{"404", "spec.auth.oauth2.clientID"},
 			handler: http.NotFound},
 		{name: "503 transient", reason: ReasonRegistrationFailed, transient: true,
