@@ -32,6 +32,11 @@ func BearerChallenge(resp *http.Response) (map[string]string, bool) {
 	return nil, false
 }
 
+// MaxStepUpAttempts bounds re-authorization after insufficient_scope
+// challenges for one request, so a server that keeps asking cannot loop a
+// client forever.
+const MaxStepUpAttempts = 3
+
 // InsufficientScope recognises a step-up challenge: a 403 with
 // `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`. It
 // returns the challenged scopes (possibly none) and true. The caller should

@@ -68,6 +68,9 @@ func Register(ctx context.Context, c *http.Client, as *AuthServerMetadata, req R
 	if as == nil {
 		return nil, &Error{Reason: ReasonRegistrationFailed, Message: "no authorization server metadata to register with"}
 	}
+	if err := ValidateRedirectURI(req.RedirectURI); err != nil {
+		return nil, err
+	}
 	if as.ClientIDMetadataDocumentSupported && validCIMDURL(req.ClientIDMetadataURL) {
 		method = MethodCIMD
 		return &Client{ClientID: req.ClientIDMetadataURL, Method: MethodCIMD,

@@ -253,7 +253,7 @@ func TestDeleteRegistration(t *testing.T) {
 func TestRegistrationMetricsRecorded(t *testing.T) {
 	as := &AuthServerMetadata{Issuer: "https://as.example"}
 	before := counterValue(t, MethodDCR, string(ReasonRegistrationUnsupported))
-	_, _ = Register(context.Background(), testClient(), as, RegistrationRequest{})
+	_, _ = Register(context.Background(), testClient(), as, RegistrationRequest{RedirectURI: "https://chat.example/cb"})
 	if after := counterValue(t, MethodDCR, string(ReasonRegistrationUnsupported)); after != before+1 {
 		t.Errorf("counter %v -> %v", before, after)
 	}

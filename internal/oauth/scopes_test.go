@@ -77,3 +77,21 @@ func TestInsufficientScope(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateRedirectURI(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"https://chat.example/cb":         true,
+		"http://127.0.0.1:8080/cb":        true,
+		"http://[::1]/cb":                 true,
+		"http://localhost:3000/cb":        true,
+		"http://chat.example/cb":          false,
+		"https://chat.example/cb#frag":    false,
+		"https://user:pw@chat.example/cb": false,
+		"/cb":                             false,
+		"custom-scheme://cb":              false,
+	} {
+		if err := ValidateRedirectURI(raw); (err == nil) != ok {
+			t.Errorf("%s: err=%v, want ok=%v", raw, err, ok)
+		}
+	}
+}
