@@ -33,7 +33,7 @@ generate: controller-gen ## Generate deepcopy code for the API types.
 
 .PHONY: fmt
 fmt: ## Run gofmt on the code.
-	gofmt -w $$(git ls-files '*.go')
+	gofmt -w $$(git ls-files --cached --others --exclude-standard '*.go')
 
 .PHONY: vet
 vet: ## Run go vet.
@@ -41,7 +41,7 @@ vet: ## Run go vet.
 
 .PHONY: verify
 verify: manifests generate ## Fail when generated files are stale or code is not gofmt'ed.
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@test -z "$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'); exit 1; }
 	@git diff --exit-code -- config api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- config api)" || { git status --porcelain -- config api; echo "generated files are not committed"; exit 1; }
 

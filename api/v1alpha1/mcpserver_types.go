@@ -181,8 +181,8 @@ type Auth struct {
 // OAuth2Auth configures OAuth 2.1 with PKCE. Either all of clientID,
 // authorizationURL and tokenURL are set (a pre-registered client) or none of
 // them (the operator discovers and registers).
-// +kubebuilder:validation:XValidation:rule="(has(self.clientID) && self.clientID != '') == (has(self.authorizationURL) && self.authorizationURL != '') && (has(self.authorizationURL) && self.authorizationURL != '') == (has(self.tokenURL) && self.tokenURL != '')",message="auth.oauth2: set all of clientID, authorizationURL and tokenURL to use a pre-registered client, or none of them to let the operator discover and register one"
-// +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || (has(self.clientID) && self.clientID != '')",message="auth.oauth2.clientSecretRef is only used with a pre-registered client: set clientID, authorizationURL and tokenURL too, or remove clientSecretRef"
+// +kubebuilder:validation:XValidation:rule="(has(self.clientID) && self.clientID != ”) == (has(self.authorizationURL) && self.authorizationURL != ”) && (has(self.authorizationURL) && self.authorizationURL != ”) == (has(self.tokenURL) && self.tokenURL != ”)",message="auth.oauth2: set all of clientID, authorizationURL and tokenURL to use a pre-registered client, or none of them to let the operator discover and register one"
+// +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || (has(self.clientID) && self.clientID != ”)",message="auth.oauth2.clientSecretRef is only used with a pre-registered client: set clientID, authorizationURL and tokenURL too, or remove clientSecretRef"
 type OAuth2Auth struct {
 	// clientID of a pre-registered OAuth client. Empty: register automatically.
 	// +optional

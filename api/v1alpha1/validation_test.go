@@ -1,0 +1,156 @@
+package v1alpha1_test
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+)
+
+var serial int
+
+// validServer is the smallest valid object; each case breaks one thing.
+func validServer() *mcpv1.MCPServer {
+	serial++
+	return &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("server-%d", serial), Namespace: "default"},
+		Spec: mcpv1.MCPServerSpec{
+			DisplayName: "Example",
+			URL:         "https://mcp.example.com/mcp",
+		},
+	}
+}
+
+func secretKey(name, key string) mcpv1.SecretKeySelector {
+	return mcpv1.SecretKeySelector{Name: name, Key: key}
+}
+
+var _ = Describe("MCPServer validation", func() {
+	DescribeTable("rejects invalid objects, naming the offending field",
+		func(mutate func(*mcpv1.MCPServer), field string, says string) {
+			s := validServer()
+			mutate(s)
+			err := k8sClient.Create(ctx, s)
+			Expect(err).To(HaveOccurred(), "the API server accepted an invalid object")
+			Expect(err.Error()).To(ContainSubstring(field))
+			Expect(err.Error()).To(ContainSubstring(says))
+		},
+		Entry("missing displayName", func(s *mcpv1.MCPServer) { s.Spec.DisplayName = "" },
+			"spec.displayName", "at least 1 chars long"),
+		Entry("displayName too long", func(s *mcpv1.MCPServer) { s.Spec.DisplayName = strings.Repeat("x", 129) },
+			"spec.displayName", "128"),
+		Entry("missing url", func(s *mcpv1.MCPServer) { s.Spec.URL = "" },
+			"spec.url", "at least 1 chars long"),
+		Entry("url that is not a URL", func(s *mcpv1.MCPServer) { s.Spec.URL = "not a url" },
+			"spec.url", "absolute http or https URL"),
+		Entry("relative url", func(s *mcpv1.MCPServer) { s.Spec.URL = "/mcp" },
+			"spec.url", "absolute http or https URL"),
+		Entry("ftp url", func(s *mcpv1.MCPServer) { s.Spec.URL = "ftp://example.com/mcp" },
+			"spec.url", "absolute http or https URL"),
+		Entry("url too long", func(s *mcpv1.MCPServer) { s.Spec.URL = "https://x.example/" + strings.Repeat("a", 2048) },
+			"spec.url", "2048"),
+		Entry("plain http iconURL", func(s *mcpv1.MCPServer) { s.Spec.IconURL = "http://example.com/i.png" },
+			"spec.iconURL", "https URL"),
+		Entry("unknown transport", func(s *mcpv1.MCPServer) { s.Spec.Transport = "WebSocket" },
+			"spec.transport", "StreamableHTTP"),
+		Entry("unknown availability", func(s *mcpv1.MCPServer) { s.Spec.Availability = "Sometimes" },
+			"spec.availability", "DefaultOff"),
+		Entry("unknown auth type", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = "Basic" },
+			"spec.auth.type", "OAuth2"),
+		Entry("OAuth2 without its block", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = mcpv1.AuthTypeOAuth2 },
+			"spec.auth", "auth.oauth2 must be set"),
+		Entry("APIKey without its block", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = mcpv1.AuthTypeAPIKey },
+			"spec.auth", "auth.apiKey must be set"),
+		Entry("Headers without its block", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = mcpv1.AuthTypeHeaders },
+			"spec.auth", "auth.headers must be set"),
+		Entry("None with an apiKey block", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth.APIKey = &mcpv1.APIKeyAuth{Header: "X-API-Key", SecretKeyRef: secretKey("k", "key")}
+		}, "spec.auth", "absent otherwise"),
+		Entry("OAuth2 with a stray headers block", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{},
+				Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "h"}}}
+		}, "spec.auth", "auth.headers must be set when auth.type is Headers"),
+		Entry("OAuth2 with clientID only", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{ClientID: "abc"}}
+		}, "spec.auth.oauth2", "or none of them to let the operator discover and register"),
+		Entry("OAuth2 with endpoints but no clientID", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				AuthorizationURL: "https://as.example/authorize", TokenURL: "https://as.example/token"}}
+		}, "spec.auth.oauth2", "set all of clientID, authorizationURL and tokenURL"),
+		Entry("OAuth2 clientSecretRef without clientID", func(s *mcpv1.MCPServer) {
+			ref := secretKey("oauth", "secret")
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{ClientSecretRef: &ref}}
+		}, "spec.auth.oauth2", "clientSecretRef is only used with a pre-registered client"),
+		Entry("OAuth2 tokenURL that is not a URL", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ClientID: "abc", AuthorizationURL: "https://as.example/authorize", TokenURL: "token"}}
+		}, "spec.auth.oauth2.tokenURL", "absolute http or https URL"),
+		Entry("too many OAuth2 scopes", func(s *mcpv1.MCPServer) {
+			scopes := make([]string, 65)
+			for i := range scopes {
+				scopes[i] = fmt.Sprintf("s%d", i)
+			}
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{Scopes: scopes}}
+		}, "spec.auth.oauth2.scopes", "64"),
+		Entry("APIKey header with a space", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey,
+				APIKey: &mcpv1.APIKeyAuth{Header: "X API Key", SecretKeyRef: secretKey("k", "key")}}
+		}, "spec.auth.apiKey.header", "should match"),
+		Entry("APIKey without a Secret name", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey,
+				APIKey: &mcpv1.APIKeyAuth{Header: "X-API-Key", SecretKeyRef: secretKey("", "key")}}
+		}, "spec.auth.apiKey.secretKeyRef.name", "at least 1"),
+		Entry("APIKey Secret name that is not a DNS name", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey,
+				APIKey: &mcpv1.APIKeyAuth{Header: "X-API-Key", SecretKeyRef: secretKey("Bad_Name", "key")}}
+		}, "spec.auth.apiKey.secretKeyRef.name", "should match"),
+		Entry("Headers without a Secret name", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeHeaders, Headers: &mcpv1.HeadersAuth{}}
+		}, "spec.auth.headers.secretRef.name", "at least 1"),
+		Entry("duplicate denied tool", func(s *mcpv1.MCPServer) {
+			s.Spec.Tools = &mcpv1.ToolFilter{Deny: []string{"rm", "rm"}}
+		}, "spec.tools.deny", "Duplicate value"),
+		Entry("too many allowed tools", func(s *mcpv1.MCPServer) {
+			allow := make([]string, 257)
+			for i := range allow {
+				allow[i] = fmt.Sprintf("t%d", i)
+			}
+			s.Spec.Tools = &mcpv1.ToolFilter{Allow: allow}
+		}, "spec.tools.allow", "256"),
+		Entry("name longer than 63 characters", func(s *mcpv1.MCPServer) { s.Name = strings.Repeat("n", 64) },
+			"metadata.name", "at most 63 characters"),
+	)
+
+	It("accepts a minimal server and applies the defaults", func() {
+		s := validServer()
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		Expect(s.Spec.Transport).To(Equal(mcpv1.DefaultTransport))
+		Expect(s.Spec.Availability).To(Equal(mcpv1.DefaultAvailability))
+		Expect(s.Spec.Enabled).NotTo(BeNil())
+		Expect(*s.Spec.Enabled).To(Equal(mcpv1.DefaultEnabled))
+		Expect(s.Spec.Auth.Type).To(Equal(mcpv1.DefaultAuthType))
+	})
+
+	DescribeTable("accepts valid auth configurations",
+		func(auth mcpv1.Auth) {
+			s := validServer()
+			s.Spec.Auth = auth
+			Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		},
+		Entry("OAuth2 to discover and register", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}),
+		Entry("OAuth2 with empty strings, as in the brief's sketch", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2,
+			OAuth2: &mcpv1.OAuth2Auth{ClientID: "", AuthorizationURL: "", TokenURL: ""}}),
+		Entry("OAuth2 pre-registered", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+			ClientID: "abc", AuthorizationURL: "https://as.example/authorize", TokenURL: "https://as.example/token",
+			ClientSecretRef: &mcpv1.SecretKeySelector{Name: "oauth", Key: "secret"}}}),
+		Entry("APIKey", mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey,
+			APIKey: &mcpv1.APIKeyAuth{Header: "X-API-Key", SecretKeyRef: secretKey("k", "api.key")}}),
+		Entry("Headers", mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
+			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "h"}}}),
+		Entry("UserOIDC", mcpv1.Auth{Type: mcpv1.AuthTypeUserOIDC, UserOIDC: &mcpv1.UserOIDCAuth{}}),
+	)
+})

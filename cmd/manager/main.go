@@ -1,0 +1,120 @@
+// Command manager runs the mcp-operator controllers.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+)
+
+// options are the manager's command-line flags.
+type options struct {
+	metricsAddr    string
+	secureMetrics  bool
+	probeAddr      string
+	leaderElect    bool
+	resyncInterval time.Duration
+	callbackURL    string
+	egress         oauth.EgressPolicy
+	zap            zap.Options
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443",
+		"Address the metrics endpoint binds to; \"0\" disables it.")
+	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS, authenticated and authorized through the API server. Turn off only for local runs.")
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
+		"Address the /healthz and /readyz probes bind to.")
+	flag.BoolVar(&o.leaderElect, "leader-elect", true,
+		"Elect a leader so exactly one manager reconciles (and refreshes tokens) at a time.")
+	flag.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute,
+		"How often a server is probed again when nothing changed (jittered).")
+	flag.StringVar(&o.callbackURL, "callback-url", "",
+		"Public base URL of the callback server, e.g. https://chat.example.com/mcp-auth. Redirect URIs are derived from it; OAuth2 auto-configuration needs it.")
+	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
+		"Allow outbound OAuth and MCP calls to loopback addresses. For tests and the local demo only.")
+	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
+		"Allow outbound OAuth and MCP calls over plain http. For tests and the local demo only.")
+	o.zap.BindFlags(flag.CommandLine)
+	flag.Parse()
+	return o
+}
+
+func main() {
+	o := parseFlags()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "Manager exited")
+		os.Exit(1)
+	}
+}
+
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	return scheme
+}
+
+func run(ctx context.Context, o options) error {
+	metrics.Registry.MustRegister(oauth.Collectors()...)
+
+	metricsOpts := metricsserver.Options{
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.secureMetrics,
+		// HTTP/2 is off: it is exposed to the HTTP/2 rapid-reset class of attacks.
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsOpts,
+		HealthProbeBindAddress: o.probeAddr,
+		LeaderElection:         o.leaderElect,
+		LeaderElectionID:       "mcp-operator.mcpoperator.io",
+		Client:                 controllers.ClientOptions(),
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Config{
+		HTTPClient:     oauth.NewHTTPClient(o.egress),
+		ResyncInterval: o.resyncInterval,
+		CallbackURL:    o.callbackURL,
+	}); err != nil {
+		return fmt.Errorf("setting up controllers: %w", err)
+	}
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding readiness check: %w", err)
+	}
+
+	ctrl.Log.Info("Starting manager", "leaderElection", o.leaderElect, "callbackURL", o.callbackURL)
+	return mgr.Start(ctx)
+}

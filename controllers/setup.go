@@ -1,0 +1,37 @@
+package controllers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Config is what the manager binary decides for the controllers.
+type Config struct {
+	HTTPClient     *http.Client
+	ResyncInterval time.Duration
+	// CallbackURL is the callback server's public base URL.
+	CallbackURL string
+}
+
+// ClientOptions are the manager's client settings. Secrets are read straight
+// from the API server: the operator never caches every Secret in the cluster.
+// Tests use the same options as production.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+}
+
+// SetupWithManager registers every controller of the operator.
+func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	return (&MCPServerReconciler{
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		Recorder:       mgr.GetEventRecorder("mcp-operator"),
+		HTTPClient:     cfg.HTTPClient,
+		ResyncInterval: cfg.ResyncInterval,
+	}).SetupWithManager(ctx, mgr)
+}
