@@ -81,7 +81,7 @@ type MCPServerSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && url(self).getHostname() != ''",message="url must be an absolute http or https URL with a host, e.g. https://mcp.example.com/mcp"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHostname()) > 0",message="url must be an absolute http or https URL with a host, e.g. https://mcp.example.com/mcp"
 	URL string `json:"url"`
 
 	// transport is the MCP transport: StreamableHTTP (the current standard) or
@@ -181,8 +181,8 @@ type Auth struct {
 // OAuth2Auth configures OAuth 2.1 with PKCE. Either all of clientID,
 // authorizationURL and tokenURL are set (a pre-registered client) or none of
 // them (the operator discovers and registers).
-// +kubebuilder:validation:XValidation:rule="(has(self.clientID) && self.clientID != ”) == (has(self.authorizationURL) && self.authorizationURL != ”) && (has(self.authorizationURL) && self.authorizationURL != ”) == (has(self.tokenURL) && self.tokenURL != ”)",message="auth.oauth2: set all of clientID, authorizationURL and tokenURL to use a pre-registered client, or none of them to let the operator discover and register one"
-// +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || (has(self.clientID) && self.clientID != ”)",message="auth.oauth2.clientSecretRef is only used with a pre-registered client: set clientID, authorizationURL and tokenURL too, or remove clientSecretRef"
+// +kubebuilder:validation:XValidation:rule="(has(self.clientID) && size(self.clientID) > 0) == (has(self.authorizationURL) && size(self.authorizationURL) > 0) && (has(self.authorizationURL) && size(self.authorizationURL) > 0) == (has(self.tokenURL) && size(self.tokenURL) > 0)",message="auth.oauth2: set all of clientID, authorizationURL and tokenURL to use a pre-registered client, or none of them to let the operator discover and register one"
+// +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || (has(self.clientID) && size(self.clientID) > 0)",message="auth.oauth2.clientSecretRef is only used with a pre-registered client: set clientID, authorizationURL and tokenURL too, or remove clientSecretRef"
 type OAuth2Auth struct {
 	// clientID of a pre-registered OAuth client. Empty: register automatically.
 	// +optional
@@ -197,13 +197,13 @@ type OAuth2Auth struct {
 	// authorizationURL is the pre-registered client's authorization endpoint.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self == '' || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="authorizationURL must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="authorizationURL must be an absolute http or https URL"
 	AuthorizationURL string `json:"authorizationURL,omitempty"`
 
 	// tokenURL is the pre-registered client's token endpoint.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="self == '' || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="tokenURL must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="tokenURL must be an absolute http or https URL"
 	TokenURL string `json:"tokenURL,omitempty"`
 
 	// scopes to request. Empty: the scopes the server asks for in its 401
