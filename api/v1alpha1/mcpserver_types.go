@@ -333,6 +333,10 @@ type OAuth2Status struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	RevocationEndpoint string `json:"revocationEndpoint,omitempty"`
+	// issParameterSupported: the authorization server sends the RFC 9207
+	// iss parameter on authorization responses, so callbacks must carry it.
+	// +optional
+	ISSParameterSupported bool `json:"issParameterSupported,omitempty"`
 	// resource is the RFC 8707 resource sent on every authorization and token request.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
