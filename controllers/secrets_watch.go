@@ -34,7 +34,9 @@ func indexSecretRefs(obj client.Object) []string {
 }
 
 // secretHandler maps a Secret event to the MCPServers that reference the
-// Secret by name, plus the MCPServer that owns it.
+// Secret by name, plus the MCPServer whose client Secret it is. Per-user token
+// Secrets are owned by an MCPServer too but must not wake it: a refresh is
+// not a reason to reconcile the server.
 func (r *MCPServerReconciler) secretHandler() handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, secret client.Object) []reconcile.Request {
 		var requests []reconcile.Request
@@ -46,7 +48,8 @@ func (r *MCPServerReconciler) secretHandler() handler.EventHandler {
 			}
 		}
 		for _, owner := range secret.GetOwnerReferences() {
-			if owner.Kind == "MCPServer" && owner.APIVersion == mcpv1.GroupVersion.String() {
+			if owner.Kind == "MCPServer" && owner.APIVersion == mcpv1.GroupVersion.String() &&
+				secret.GetName() == mcpv1.ClientSecretName(owner.Name) {
 				requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKey{
 					Namespace: secret.GetNamespace(), Name: owner.Name}})
 			}
