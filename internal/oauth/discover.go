@@ -35,7 +35,8 @@ var probeBody = []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
 
 // Discover finds the authorization server of the MCP server at serverURL:
 //
-//  1. an unauthenticated MCP initialize POST; a 401 Bearer challenge's
+//  1. an unauthenticated MCP initialize POST (then tools/list, when
+//     initialize is not protected); a 401 Bearer challenge's
 //     resource_metadata names the PRM and its scope is kept;
 //  2. otherwise {origin}/.well-known/oauth-protected-resource{path}, then
 //     {origin}/.well-known/oauth-protected-resource — the root only when the
@@ -48,6 +49,20 @@ var probeBody = []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
 func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discovery, err error) {
 	defer func() { recordDiscovery(err) }()
 	c = clientOrDefault(c)
+	server, err := parseServerURL(c, serverURL)
+	if err != nil {
+		return nil, err
+	}
+	challenge, err := probe(ctx, c, serverURL)
+	if err != nil {
+		return nil, err
+	}
+	return discoverFrom(ctx, c, server, serverURL, challenge)
+}
+
+// parseServerURL checks that serverURL is an absolute http(s) URL the
+// egress policy allows.
+func parseServerURL(c *http.Client, serverURL string) (*url.URL, error) {
 	server, err := url.Parse(serverURL)
 	if err != nil || (server.Scheme != "https" && server.Scheme != "http") || server.Host == "" {
 		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(serverURL),
@@ -56,12 +71,13 @@ func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discove
 	if err := policyOf(c).checkURL(server); err != nil {
 		return nil, err
 	}
+	return server, nil
+}
 
-	challenge, err := probe(ctx, c, serverURL)
-	if err != nil {
-		return nil, err
-	}
-	d = &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
+// discoverFrom is discovery after the probe: challenge holds the Bearer
+// challenge parameters of a 401 (nil when there was none).
+func discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL string, challenge map[string]string) (*Discovery, error) {
+	d := &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
 
 	type candidate struct {
 		url         string
@@ -110,27 +126,46 @@ func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discove
 }
 
 // probe sends the unauthenticated initialize request and returns the Bearer
-// challenge parameters of a 401 (nil map otherwise). Any other answer is
-// not an error: discovery continues with the well-known URLs.
+// challenge parameters of a 401 (nil map otherwise). Some servers let
+// initialize through without a token and protect only the operations; when
+// initialize is not answered 401, a tools/list is sent as a second probe so
+// that the challenge (its scope and resource_metadata) is still seen. Any
+// other answer is not an error: discovery continues with the well-known URLs.
 func probe(ctx context.Context, c *http.Client, serverURL string) (map[string]string, error) {
+	for _, body := range [][]byte{probeBody, operationProbeBody} {
+		params, unauthorized, err := probeWith(ctx, c, serverURL, body)
+		if err != nil || unauthorized {
+			return params, err
+		}
+	}
+	return nil, nil
+}
+
+// operationProbeBody is the second probe: an operation every MCP server
+// with tools protects.
+var operationProbeBody = []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`)
+
+// probeWith POSTs one unauthenticated MCP request and reports whether it was
+// answered 401, with the Bearer challenge parameters if any.
+func probeWith(ctx context.Context, c *http.Client, serverURL string, body []byte) (map[string]string, bool, error) {
 	safe := redactURL(serverURL)
-	req, err := http.NewRequestWithContext(WithKind(ctx, KindMCP), http.MethodPost, serverURL, bytes.NewReader(probeBody))
+	req, err := http.NewRequestWithContext(WithKind(ctx, KindMCP), http.MethodPost, serverURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: safe, Message: fmt.Sprintf("invalid MCP server URL %s", safe), Err: err}
+		return nil, false, &Error{Reason: ReasonDiscoveryFailed, URL: safe, Message: fmt.Sprintf("invalid MCP server URL %s", safe), Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, requestError(ReasonDiscoveryFailed, safe, "probing the MCP server at", err)
+		return nil, false, requestError(ReasonDiscoveryFailed, safe, "probing the MCP server at", err)
 	}
 	// The body may be an open event stream: never read it.
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
-		return nil, nil
+		return nil, false, nil
 	}
 	params, _ := BearerChallenge(resp)
-	return params, nil
+	return params, true, nil
 }
 
 // legacy implements the MCP 2025-03-26 fallback for servers without PRM: the
