@@ -25,6 +25,9 @@ type Token struct {
 	// before anything else happens (the old one may now be revoked).
 	RefreshToken string
 	Expiry       time.Time // zero when the server sent no expires_in
+	// ExpiresIn is the lifetime the server announced (zero when it sent
+	// none). Callers with an injected clock compute expiry from it.
+	ExpiresIn time.Duration
 	Scopes       []string  // granted scopes when the server said; nil otherwise
 	IDToken      string
 }
@@ -210,7 +213,8 @@ func (tj *tokenJSON) token() (*Token, error) {
 		t.TokenType = "Bearer"
 	}
 	if secs := parseExpiresIn(tj.ExpiresIn); secs > 0 {
-		t.Expiry = time.Now().Add(time.Duration(secs) * time.Second)
+		t.ExpiresIn = time.Duration(secs) * time.Second
+		t.Expiry = time.Now().Add(t.ExpiresIn)
 	}
 	return t, nil
 }
