@@ -71,6 +71,16 @@ uninstall: manifests ## Remove the CRDs from the cluster.
 run: manifests generate ## Run the manager locally against the current kubeconfig.
 	go run ./cmd/manager --leader-elect=false
 
+##@ Local cluster and demo
+
+.PHONY: local-cluster
+local-cluster: ## Start a local control plane (etcd + kube-apiserver) in the background; kubeconfig in .local/kubeconfig.
+	@hack/local-cluster.sh up
+
+.PHONY: local-cluster-down
+local-cluster-down: ## Stop the local control plane started by local-cluster.
+	@hack/local-cluster.sh down
+
 ##@ Tools
 
 .PHONY: controller-gen
