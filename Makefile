@@ -24,8 +24,8 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD and RBAC manifests under config/.
-	$(CONTROLLER_GEN) rbac:roleName=mcp-operator-manager crd paths="./api/..." paths="./controllers/..." paths="./webhooks/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests under config/.
+	$(CONTROLLER_GEN) rbac:roleName=mcp-operator-manager crd webhook paths="./api/..." paths="./controllers/..." paths="./webhooks/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types.
@@ -67,9 +67,17 @@ install: manifests ## Install the CRDs into the cluster of the current kubeconfi
 uninstall: manifests ## Remove the CRDs from the cluster.
 	kubectl delete -k config/crd --ignore-not-found
 
+.PHONY: deploy
+deploy: manifests ## Install the operator with its webhooks (needs cert-manager) into the cluster of the current kubeconfig.
+	kubectl apply -k config/default
+
+.PHONY: undeploy
+undeploy: ## Remove the operator and its webhooks from the cluster.
+	kubectl delete -k config/default --ignore-not-found
+
 .PHONY: run
 run: manifests generate ## Run the manager locally against the current kubeconfig.
-	go run ./cmd/manager --leader-elect=false
+	go run ./cmd/manager --leader-elect=false --enable-webhooks=false
 
 ##@ Local cluster and demo
 

@@ -18,10 +18,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/webhooks"
 )
 
 // options are the manager's command-line flags.
@@ -34,6 +36,8 @@ type options struct {
 	callbackURL    string
 	egress         oauth.EgressPolicy
 	zap            zap.Options
+	enableWebhooks bool
+	webhookCertDir string
 }
 
 func parseFlags() options {
@@ -54,6 +58,10 @@ func parseFlags() options {
 		"Allow outbound OAuth and MCP calls to loopback addresses. For tests and the local demo only.")
 	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
 		"Allow outbound OAuth and MCP calls over plain http. For tests and the local demo only.")
+	flag.BoolVar(&o.enableWebhooks, "enable-webhooks", true,
+		"Serve the MCPServer admission webhooks (defaulting and validation) on :9443. Turn off for local runs without certificates.")
+	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs",
+		"Directory holding the webhook server's tls.crt and tls.key (written by cert-manager in the cluster).")
 	o.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return o
@@ -95,6 +103,10 @@ func run(ctx context.Context, o options) error {
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "mcp-operator.mcpoperator.io",
 		Client:                 controllers.ClientOptions(),
+		WebhookServer: webhook.NewServer(webhook.Options{
+			CertDir: o.webhookCertDir,
+			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+		}),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
@@ -106,6 +118,15 @@ func run(ctx context.Context, o options) error {
 		CallbackURL:    o.callbackURL,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
+	}
+
+	if o.enableWebhooks {
+		if err := webhooks.SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up webhooks: %w", err)
+		}
+		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+			return fmt.Errorf("adding webhook readiness check: %w", err)
+		}
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -1,0 +1,74 @@
+package webhooks
+
+import (
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Advice shared by the URL rules.
+const (
+	urlExample  = "e.g. https://mcp.example.com/mcp"
+	httpAllowed = "plain http is only allowed for loopback hosts (127.0.0.0/8, ::1, localhost) and in-cluster Services " +
+		"(<service>.<namespace>.svc or <service>.<namespace>.svc.cluster.local): use https"
+)
+
+// validateEndpointURL applies the rules for spec.url and the OAuth endpoints:
+// absolute http(s) with a host, no user info, no fragment, and plain http
+// only where the traffic cannot leave the node or the cluster.
+func validateEndpointURL(raw string, path *field.Path) field.ErrorList {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") {
+		return field.ErrorList{field.Invalid(path, safeURL(u), "must be an absolute http or https URL, "+urlExample)}
+	}
+	var errs field.ErrorList
+	if u.Host == "" || u.Hostname() == "" {
+		errs = append(errs, field.Invalid(path, safeURL(u), "must name a host, "+urlExample))
+	}
+	if u.User != nil {
+		errs = append(errs, field.Invalid(path, safeURL(u),
+			"must not contain user info (user:password@): remove it and put credentials in spec.auth (auth.type APIKey or Headers with a Secret)"))
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		errs = append(errs, field.Invalid(path, safeURL(u), "must not have a fragment (#...): remove it"))
+	}
+	if u.Scheme == "http" && u.Hostname() != "" && !isLoopbackHost(u.Hostname()) && !isClusterLocalHost(u.Hostname()) {
+		errs = append(errs, field.Invalid(path, safeURL(u), httpAllowed))
+	}
+	return errs
+}
+
+// safeURL is the part of a URL that may be echoed in an admission answer:
+// user info, query and fragment can carry secrets and are dropped.
+func safeURL(u *url.URL) string {
+	if u == nil {
+		return "<not a URL>"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// isLoopbackHost: localhost or a loopback IP literal (127.0.0.0/8, ::1).
+func isLoopbackHost(h string) bool {
+	if strings.EqualFold(strings.TrimSuffix(h, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// isClusterLocalHost: a name under *.svc or *.svc.cluster.local with at
+// least a service and a namespace label in front (a headless Service's pods,
+// web-0.web.ns.svc, have one more).
+func isClusterLocalHost(h string) bool {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	for _, suffix := range []string{".svc.cluster.local", ".svc"} {
+		if name, ok := strings.CutSuffix(h, suffix); ok {
+			labels := strings.Split(name, ".")
+			return len(labels) >= 2 && !slices.Contains(labels, "")
+		}
+	}
+	return false
+}
