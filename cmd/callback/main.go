@@ -1,0 +1,166 @@
+// Command callback is the callback server: a sidecar beside the chat app
+// that connects each user's account to the OAuth2 MCPServers of one
+// namespace and keeps their tokens in per-user Secrets.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/callback"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+)
+
+// options are the callback server's command-line flags.
+type options struct {
+	namespace     string
+	listen        string
+	publicURL     string
+	userHeader    string
+	ticketKeyFile string
+	cookieKeyFile string
+	returnOrigins string
+	egress        oauth.EgressPolicy
+	zap           zap.Options
+	// --kubeconfig is registered by controller-runtime's config package.
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.namespace, "namespace", "", "The one namespace whose MCPServers this server connects users to (required).")
+	flag.StringVar(&o.listen, "listen", "127.0.0.1:8090", "Address to listen on. Loopback by default: put the authenticating proxy in front.")
+	flag.StringVar(&o.publicURL, "public-url", "",
+		"External base URL, e.g. https://chat.example.com/mcp-auth (required). Must equal the manager's --callback-url so redirect URIs match.")
+	flag.StringVar(&o.userHeader, "user-header", "",
+		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User. Only safe when nothing but the authenticating proxy can reach --listen.")
+	flag.StringVar(&o.ticketKeyFile, "ticket-key-file", "",
+		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with.")
+	flag.StringVar(&o.cookieKeyFile, "cookie-key-file", "",
+		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
+	flag.StringVar(&o.returnOrigins, "allowed-return-origins", "",
+		"Comma-separated origins (scheme://host[:port]) that connect's return_to may send the user back to.")
+	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
+		"Allow outbound OAuth calls to loopback addresses. For tests and the local demo only.")
+	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
+		"Allow outbound OAuth calls over plain http. For tests and the local demo only.")
+	o.zap.BindFlags(flag.CommandLine)
+	flag.Parse()
+	return o
+}
+
+func main() {
+	o := parseFlags()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		ctrl.Log.Error(err, "Callback server exited")
+		os.Exit(1)
+	}
+}
+
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	return scheme
+}
+
+// readKey reads a key file; empty path means "not configured".
+func readKey(flagName, path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --%s: %w", flagName, err)
+	}
+	if len(key) < callback.MinKeyBytes {
+		return nil, fmt.Errorf("--%s %s holds %d bytes; at least %d random bytes are required (head -c 32 /dev/urandom)", flagName, path, len(key), callback.MinKeyBytes)
+	}
+	return key, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, o options) error {
+	if o.namespace == "" || o.publicURL == "" || o.cookieKeyFile == "" {
+		return errors.New("--namespace, --public-url and --cookie-key-file are required")
+	}
+	cookieKey, err := readKey("cookie-key-file", o.cookieKeyFile)
+	if err != nil {
+		return err
+	}
+	ticketKey, err := readKey("ticket-key-file", o.ticketKeyFile)
+	if err != nil {
+		return err
+	}
+	kube, err := client.New(ctrl.GetConfigOrDie(), client.Options{Scheme: newScheme()})
+	if err != nil {
+		return fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(oauth.Collectors()...)
+	registry.MustRegister(callback.Collectors()...)
+
+	handler, err := callback.New(callback.Options{
+		Namespace:            o.namespace,
+		PublicURL:            o.publicURL,
+		UserHeader:           o.userHeader,
+		TicketKey:            ticketKey,
+		CookieKey:            cookieKey,
+		AllowedReturnOrigins: splitList(o.returnOrigins),
+		HTTPClient:           oauth.NewHTTPClient(o.egress),
+		Client:               client.NewNamespacedClient(kube, o.namespace),
+		Gatherer:             registry,
+		Log:                  ctrl.Log.WithName("callback"),
+	})
+	if err != nil {
+		return fmt.Errorf("configuring the callback server: %w", err)
+	}
+	return serve(ctx, callback.NewHTTPServer(o.listen, handler), o)
+}
+
+// serve runs srv until ctx ends, then drains requests for a few seconds.
+func serve(ctx context.Context, srv *http.Server, o options) error {
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", srv.Addr, err)
+	}
+	ctrl.Log.Info("Starting callback server", "listen", ln.Addr().String(), "namespace", o.namespace, "publicURL", o.publicURL,
+		"trustedHeader", o.userHeader != "", "tickets", o.ticketKeyFile != "")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,145 @@
+package callback
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// flowCookieName is the flow cookie; its Path scopes it to one server's callback.
+const flowCookieName = "mcp_operator_flow"
+
+// flowTTL is how long a user has to finish signing in.
+const flowTTL = 10 * time.Minute
+
+// maxCookieBytes keeps the cookie within what every browser stores.
+const maxCookieBytes = 3800
+
+// flow is one authorization-code flow in progress. It lives only inside the
+// sealed cookie: the callback takes the user from here, never from the query.
+type flow struct {
+	User      string   `json:"u"`
+	Namespace string   `json:"ns"`
+	Name      string   `json:"n"`
+	Verifier  string   `json:"v"`
+	State     string   `json:"s"`
+	Issuer    string   `json:"iss"`
+	Scopes    []string `json:"sc,omitempty"`
+	ReturnTo  string   `json:"r,omitempty"`
+	Expiry    int64    `json:"exp"` // Unix seconds
+}
+
+// Errors opening a flow cookie. Each means "start again".
+var (
+	errNoFlow      = errors.New("no sign-in is in progress for this server (the cookie is missing); start connecting again")
+	errFlowInvalid = errors.New("the sign-in cookie is not valid; start connecting again")
+	errFlowExpired = errors.New("the sign-in took longer than 10 minutes; start connecting again")
+)
+
+// flowSealer encrypts and authenticates flows with AES-256-GCM under a key
+// derived from the shared --cookie-key-file, so every replica can open them.
+type flowSealer struct{ aead cipher.AEAD }
+
+func newFlowSealer(secret []byte) (*flowSealer, error) {
+	if len(secret) < MinKeyBytes {
+		return nil, fmt.Errorf("the cookie key has %d bytes; at least %d random bytes are required", len(secret), MinKeyBytes)
+	}
+	key, err := hkdf.Key(sha256.New, secret, nil, "mcp-operator callback flow cookie v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the cookie key: %w", err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("creating the cookie cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("creating the cookie cipher: %w", err)
+	}
+	return &flowSealer{aead: aead}, nil
+}
+
+// additionalData binds a sealed flow to its server, so a cookie cannot be
+// replayed against another server's callback.
+func additionalData(namespace, name string) []byte {
+	return []byte("mcp-operator-flow\x00" + namespace + "\x00" + name)
+}
+
+func (fs *flowSealer) seal(f flow) (string, error) {
+	plain, err := json.Marshal(f)
+	if err != nil {
+		return "", fmt.Errorf("encoding the flow: %w", err)
+	}
+	nonce := make([]byte, fs.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	out := fs.aead.Seal(nonce, nonce, plain, additionalData(f.Namespace, f.Name))
+	v := base64.RawURLEncoding.EncodeToString(out)
+	if len(v) > maxCookieBytes {
+		return "", errors.New("the sign-in request is too large (too many scopes or a long return_to)")
+	}
+	return v, nil
+}
+
+func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(raw) < fs.aead.NonceSize() {
+		return flow{}, errFlowInvalid
+	}
+	n := fs.aead.NonceSize()
+	plain, err := fs.aead.Open(nil, raw[:n], raw[n:], additionalData(namespace, name))
+	if err != nil {
+		return flow{}, errFlowInvalid
+	}
+	var f flow
+	if err := json.Unmarshal(plain, &f); err != nil || f.Namespace != namespace || f.Name != name {
+		return flow{}, errFlowInvalid
+	}
+	if now.Unix() >= f.Expiry {
+		return flow{}, errFlowExpired
+	}
+	return f, nil
+}
+
+// setFlowCookie stores the sealed flow for the server's callback path.
+func (s *Server) setFlowCookie(w http.ResponseWriter, f flow) error {
+	v, err := s.cookies.seal(f)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, s.flowCookie(f.Namespace, f.Name, v, int(flowTTL/time.Second)))
+	return nil
+}
+
+// clearFlowCookie deletes the flow cookie: a flow is used at most once.
+func (s *Server) clearFlowCookie(w http.ResponseWriter, namespace, name string) {
+	http.SetCookie(w, s.flowCookie(namespace, name, "", -1))
+}
+
+func (s *Server) flowCookie(namespace, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     flowCookieName,
+		Value:    value,
+		Path:     s.cookiePath(namespace, name),
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   s.base.Scheme == "https",
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// readFlow opens the request's flow cookie for namespace/name.
+func (s *Server) readFlow(r *http.Request, namespace, name string) (flow, error) {
+	c, err := r.Cookie(flowCookieName)
+	if err != nil || c.Value == "" {
+		return flow{}, errNoFlow
+	}
+	return s.cookies.open(c.Value, namespace, name, s.opts.Now())
+}

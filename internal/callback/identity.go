@@ -1,0 +1,78 @@
+package callback
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+)
+
+// maxUserIDBytes bounds a user ID: it is stored in an annotation.
+const maxUserIDBytes = 4096
+
+// errNoUser is answered 401; its message is shown to the caller.
+var errNoUser = errors.New("no signed-in user: send a connect ticket or come through the authenticating proxy")
+
+// ticketSource says where a route accepts a ticket from.
+type ticketSource int
+
+const (
+	// ticketInQueryOrBearer: connect, a browser navigation, takes ?ticket=.
+	ticketInQueryOrBearer ticketSource = iota
+	// ticketBearerOnly: JSON routes take Authorization: Bearer only, so
+	// tickets stay out of access logs.
+	ticketBearerOnly
+)
+
+// identityError is an authentication failure: status and a safe message.
+type identityError struct {
+	status int
+	msg    string
+}
+
+func (e *identityError) Error() string { return e.msg }
+
+// userOf returns the signed-in user. A ticket, when sent and ticket mode is
+// on, must be valid (no fall-back to the header). server ("namespace/name",
+// or "" for routes about no one server) must match a ticket's srv binding.
+func (s *Server) userOf(r *http.Request, src ticketSource, server string) (string, *identityError) {
+	if raw, ok := ticketOf(r, src); ok && len(s.opts.TicketKey) > 0 {
+		t, err := mcpauth.VerifyTicket(s.opts.TicketKey, raw)
+		if err != nil {
+			return "", &identityError{http.StatusUnauthorized, err.Error()}
+		}
+		if t.Server != "" && t.Server != server {
+			return "", &identityError{http.StatusForbidden, "the ticket is bound to another server"}
+		}
+		return checkUserID(t.User)
+	}
+	if s.opts.UserHeader != "" {
+		if u := strings.TrimSpace(r.Header.Get(s.opts.UserHeader)); u != "" {
+			return checkUserID(u)
+		}
+	}
+	return "", &identityError{http.StatusUnauthorized, errNoUser.Error()}
+}
+
+func checkUserID(u string) (string, *identityError) {
+	if len(u) > maxUserIDBytes {
+		return "", &identityError{http.StatusUnauthorized, "the user ID is too long"}
+	}
+	return u, nil
+}
+
+func ticketOf(r *http.Request, src ticketSource) (string, bool) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, tok, ok := strings.Cut(auth, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && tok != "" {
+			return tok, true
+		}
+	}
+	if src == ticketInQueryOrBearer {
+		if t := r.URL.Query().Get("ticket"); t != "" {
+			return t, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,188 @@
+// Package callback is the callback server: a sidecar beside the chat app that
+// runs each user's OAuth authorization-code flow against an OAuth2 MCPServer
+// of one namespace and keeps the resulting tokens in per-user Secrets.
+//
+// Routes: GET /connect/{namespace}/{name}, GET /callback/{namespace}/{name},
+// GET /connections, DELETE /connections/{namespace}/{name},
+// GET /client-metadata/{namespace}/{name}.json, /healthz, /readyz, /metrics.
+// Everything OAuth is done by internal/oauth; this package only wires HTTP,
+// the user's identity, the flow cookie and Secrets together.
+package callback
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+)
+
+// MinKeyBytes is the least key material accepted for the cookie and ticket keys.
+const MinKeyBytes = 32
+
+// maxRequestBody caps request bodies: no route takes one.
+const maxRequestBody = 64 << 10
+
+// Options configure a Server.
+type Options struct {
+	// Namespace is the only namespace served; other namespaces are 404.
+	Namespace string
+	// PublicURL is the external base URL; redirect URIs and the cookie path
+	// are derived from it with pkg/mcpauth, like the manager's --callback-url.
+	PublicURL string
+	// UserHeader enables trusted-header mode: the user ID is this header.
+	UserHeader string
+	// TicketKey enables ticket mode: HS256 tickets signed with this key.
+	TicketKey []byte
+	// CookieKey is the shared secret the flow cookie's sealing key is derived from.
+	CookieKey []byte
+	// AllowedReturnOrigins are the origins (scheme://host[:port]) return_to may name.
+	AllowedReturnOrigins []string
+	// HTTPClient is oauth.NewHTTPClient's egress-guarded client.
+	HTTPClient *http.Client
+	// Client reads MCPServers and Secrets and writes token Secrets.
+	Client client.Client
+	// Gatherer serves /metrics; nil disables the route.
+	Gatherer prometheus.Gatherer
+	// Log is the base logger; requests log through ctrl.LoggerFrom.
+	Log logr.Logger
+	// Now replaces time.Now in tests.
+	Now func() time.Time
+}
+
+// Server is the callback server's HTTP handler.
+type Server struct {
+	opts       Options
+	base       *url.URL // parsed PublicURL
+	cookies    *flowSealer
+	used       *usedStates
+	returnOrig map[string]bool
+	mux        *http.ServeMux
+}
+
+// New validates opts and builds the server.
+func New(opts Options) (*Server, error) {
+	if opts.Namespace == "" {
+		return nil, errors.New("a namespace is required")
+	}
+	if opts.Client == nil || opts.HTTPClient == nil {
+		return nil, errors.New("a Kubernetes client and an HTTP client are required")
+	}
+	if opts.UserHeader == "" && len(opts.TicketKey) == 0 {
+		return nil, errors.New("no user identity mode: set a user header or a ticket key")
+	}
+	if len(opts.TicketKey) > 0 && len(opts.TicketKey) < MinKeyBytes {
+		return nil, fmt.Errorf("the ticket key has %d bytes; at least %d random bytes are required", len(opts.TicketKey), MinKeyBytes)
+	}
+	base, err := parsePublicURL(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := newFlowSealer(opts.CookieKey)
+	if err != nil {
+		return nil, err
+	}
+	origins, err := parseOrigins(opts.AllowedReturnOrigins)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, base: base, cookies: sealer, used: newUsedStates(), returnOrig: origins}
+	s.mux = s.routes()
+	return s, nil
+}
+
+func parsePublicURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("the public URL %q must be an absolute http(s) URL without query, e.g. https://chat.example.com/mcp-auth", raw)
+	}
+	return u, nil
+}
+
+// routes registers every route; anything else is 404.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /connect/{namespace}/{name}", s.handleConnect)
+	mux.HandleFunc("GET /callback/{namespace}/{name}", s.handleCallback)
+	mux.HandleFunc("GET /connections", s.handleConnections)
+	mux.HandleFunc("DELETE /connections/{namespace}/{name}", s.handleDisconnect)
+	mux.HandleFunc("GET /client-metadata/{namespace}/{file}", s.handleClientMetadata)
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", ok)
+	if s.opts.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not found")
+	})
+	return mux
+}
+
+func ok(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+// ServeHTTP applies the common protections, strips the public URL's path
+// prefix when the proxy forwards it, and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+	if prefix := s.base.Path; prefix != "" && strings.HasPrefix(r.URL.Path, prefix+"/") {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+		r2.URL.RawPath = ""
+		r = r2
+	}
+	// Never log the URL: its query carries codes, states and tickets.
+	log := s.opts.Log.WithValues("method", r.Method, "path", routeOf(r.URL.Path))
+	s.mux.ServeHTTP(w, r.WithContext(logf.IntoContext(r.Context(), log)))
+}
+
+// routeOf is the path's first segment, enough to tell routes apart in logs.
+func routeOf(path string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch seg {
+	case "connect", "callback", "connections", "client-metadata", "healthz", "readyz", "metrics":
+		return "/" + seg
+	}
+	return "other"
+}
+
+// NewHTTPServer wraps h in an http.Server with timeouts and header limits.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second, // a code exchange is bounded by the egress client's 15s
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
+// inNamespace reports whether the route's namespace is the one served.
+func (s *Server) inNamespace(r *http.Request) bool {
+	return r.PathValue("namespace") == s.opts.Namespace
+}
+
+// cookiePath scopes the flow cookie to one server's callback, as the
+// browser sees it (below the public URL's path).
+func (s *Server) cookiePath(namespace, name string) string {
+	return s.base.Path + mcpauth.CallbackPath(namespace, name)
+}
