@@ -58,3 +58,23 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 	}
 	return env, cfg, nil
 }
+
+// StartWithWebhooks starts a control plane with the CRDs and the admission
+// webhooks from config/webhook installed. The webhooks point at
+// env.WebhookInstallOptions.LocalServingHost/LocalServingPort, where the
+// caller serves them with the certificate in LocalServingCertDir.
+func StartWithWebhooks() (*envtest.Environment, *rest.Config, error) {
+	env, err := NewEnvironment()
+	if err != nil {
+		return nil, nil, err
+	}
+	env.WebhookInstallOptions = envtest.WebhookInstallOptions{
+		Paths:            []string{filepath.Join(RepoRoot(), "config", "webhook")},
+		LocalServingHost: "127.0.0.1",
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting kube-apiserver and etcd with webhooks from %s: %w", env.BinaryAssetsDirectory, err)
+	}
+	return env, cfg, nil
+}
