@@ -53,6 +53,10 @@ envtest: ## Build kube-apiserver and etcd from source (cached outside the repo; 
 test: manifests generate vet envtest ## Run all tests against a real kube-apiserver and etcd.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: conformance
+conformance: ## Run the official MCP conformance suite (auth at both spec versions, draft auth, backcompat) against the OAuth client; installs Node 22 and the pinned suite into a cache outside the repo.
+	hack/conformance.sh
+
 .PHONY: build
 build: ## Build the manager and callback binaries into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
