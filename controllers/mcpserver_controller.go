@@ -32,6 +32,12 @@ type MCPServerReconciler struct {
 	HTTPClient *http.Client
 	// ResyncInterval is how often a healthy server is probed again.
 	ResyncInterval time.Duration
+	// CallbackURL is the callback server's public base URL; OAuth2 redirect
+	// URIs and Client ID Metadata Document URLs are derived from it.
+	CallbackURL string
+	// RediscoveryInterval is how often an OAuth2 server's authorization
+	// server is discovered again (jittered); 0 means 24 h.
+	RediscoveryInterval time.Duration
 }
 
 // serverScope carries what one reconcile learns from step to step.
@@ -77,6 +83,7 @@ func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	s := &serverScope{server: server, headers: http.Header{}}
 	return runSteps(ctx, s,
+		r.reconcileOAuth2Removal,
 		r.reconcileCredentials,
 		r.reconcileReachability,
 	)
@@ -102,6 +109,9 @@ func runSteps(ctx context.Context, s *serverScope, steps ...step) (ctrl.Result, 
 func (r *MCPServerReconciler) reconcileDelete(ctx context.Context, server *mcpv1.MCPServer) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(server, mcpv1.Finalizer) {
 		return ctrl.Result{}, nil
+	}
+	if err := r.deleteRegistrationOnDelete(ctx, server); err != nil {
+		return ctrl.Result{}, err
 	}
 	patch := client.MergeFrom(server.DeepCopy())
 	controllerutil.RemoveFinalizer(server, mcpv1.Finalizer)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -13,9 +14,14 @@ import (
 // Config is what the manager binary decides for the controllers.
 type Config struct {
 	HTTPClient     *http.Client
+	// Clock schedules token refreshes; nil means the real clock.
+	Clock clock.WithTicker
 	ResyncInterval time.Duration
 	// CallbackURL is the callback server's public base URL.
 	CallbackURL string
+	// RediscoveryInterval is how often OAuth2 servers are discovered again
+	// (jittered); 0 means 24 h.
+	RediscoveryInterval time.Duration
 }
 
 // ClientOptions are the manager's client settings. Secrets are read straight
@@ -27,11 +33,16 @@ func ClientOptions() client.Options {
 
 // SetupWithManager registers every controller of the operator.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := setupTokenRefresher(mgr, cfg); err != nil {
+		return err
+	}
 	return (&MCPServerReconciler{
-		Client:         mgr.GetClient(),
-		APIReader:      mgr.GetAPIReader(),
-		Recorder:       mgr.GetEventRecorder("mcp-operator"),
-		HTTPClient:     cfg.HTTPClient,
-		ResyncInterval: cfg.ResyncInterval,
+		Client:              mgr.GetClient(),
+		APIReader:           mgr.GetAPIReader(),
+		Recorder:            mgr.GetEventRecorder("mcp-operator"),
+		HTTPClient:          cfg.HTTPClient,
+		ResyncInterval:      cfg.ResyncInterval,
+		CallbackURL:         cfg.CallbackURL,
+		RediscoveryInterval: cfg.RediscoveryInterval,
 	}).SetupWithManager(ctx, mgr)
 }

@@ -27,7 +27,14 @@ const (
 	ReasonPKCEUnsupported         = "PKCEUnsupported"
 	ReasonURLBlocked              = "URLBlocked"
 	ReasonCallbackURLMissing      = "CallbackURLMissing"
-	ReasonInProgress              = "InProgress"
+	// ReasonCallbackURLInvalid: --callback-url yields an unusable redirect URI.
+	ReasonCallbackURLInvalid = "CallbackURLInvalid"
+	// ReasonClientSecretConflict: <name>-oauth2-client exists but is not ours.
+	ReasonClientSecretConflict = "ClientSecretConflict"
+	// ReasonClientRejected: the authorization server answered invalid_client
+	// for a pre-registered client, which only its owner can fix.
+	ReasonClientRejected = "ClientRejected"
+	ReasonInProgress     = "InProgress"
 )
 
 // Reasons for ConditionReachable.
