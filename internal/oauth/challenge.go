@@ -32,9 +32,12 @@ func BearerChallenge(resp *http.Response) (map[string]string, bool) {
 	return nil, false
 }
 
-// MaxStepUpAttempts bounds re-authorization after insufficient_scope
-// challenges for one request, so a server that keeps asking cannot loop a
-// client forever.
+// MaxStepUpAttempts bounds the authorizations of one chain of
+// insufficient_scope challenges, the authorization whose token was first
+// refused included (so at most MaxStepUpAttempts-1 step-ups follow it), so
+// that a server that keeps asking cannot loop a client forever. The MCP
+// conformance suite (auth/scope-retry-limit) fails a client that makes more
+// than 3 authorization requests in total.
 const MaxStepUpAttempts = 3
 
 // InsufficientScope recognises a step-up challenge: a 403 with
