@@ -6,7 +6,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -14,8 +13,6 @@ import (
 // Config is what the manager binary decides for the controllers.
 type Config struct {
 	HTTPClient     *http.Client
-	// Clock schedules token refreshes; nil means the real clock.
-	Clock clock.WithTicker
 	ResyncInterval time.Duration
 	// CallbackURL is the callback server's public base URL.
 	CallbackURL string
@@ -33,9 +30,6 @@ func ClientOptions() client.Options {
 
 // SetupWithManager registers every controller of the operator.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := setupTokenRefresher(mgr, cfg); err != nil {
-		return err
-	}
 	return (&MCPServerReconciler{
 		Client:              mgr.GetClient(),
 		APIReader:           mgr.GetAPIReader(),
