@@ -1,0 +1,167 @@
+package callback_test
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+)
+
+var _ = Describe("Connecting", func() {
+	It("runs connect → callback → token Secret → /connections shows connected", func() {
+		e := newEnv(setup{fake: fakeauthOptions(true)})
+		authURL, cookie := e.startFlow(asUser("alice@example.com"), "")
+		q := authURL.Query()
+		Expect(q.Get("client_id")).To(Equal(e.client.ID))
+		Expect(q.Get("redirect_uri")).To(Equal(mcpauth.RedirectURI(e.url, e.ns, e.name)))
+		Expect(q.Get("code_challenge_method")).To(Equal("S256"))
+		Expect(q.Get("resource")).To(Equal(e.fake.MCPURL()))
+		Expect(q.Get("scope")).To(Equal("mcp:read"))
+		Expect(q.Get("state")).NotTo(BeEmpty())
+		Expect(cookie.HttpOnly).To(BeTrue())
+		Expect(cookie.Path).To(Equal(mcpauth.CallbackPath(e.ns, e.name)))
+		Expect(cookie.SameSite).To(Equal(http.SameSiteLaxMode))
+		Expect(cookie.MaxAge).To(Equal(600))
+
+		r := send(http.MethodGet, authorize(authURL).String(), nil, cookie)
+		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+		Expect(r.Header.Get("Content-Security-Policy")).To(ContainSubstring("default-src 'none'"))
+		Expect(r.Header.Get("Cache-Control")).To(Equal("no-store"))
+
+		sec, err := e.tokenSecret("alice@example.com")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sec.Type).To(Equal(mcpv1.SecretTypeUserToken))
+		Expect(sec.Labels).To(Equal(mcpauth.TokenSecretLabels(e.name, "alice@example.com")))
+		Expect(sec.Annotations).To(HaveKeyWithValue(mcpv1.AnnotationUser, "alice@example.com"))
+		Expect(sec.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
+		Expect(sec.Annotations).To(HaveKey(mcpauth.AnnotationGrantID))
+		Expect(sec.Annotations).To(HaveKey(mcpauth.AnnotationIssuedAt))
+		Expect(sec.OwnerReferences).To(HaveLen(1))
+		Expect(sec.OwnerReferences[0].UID).To(Equal(e.server.UID))
+		Expect(*sec.OwnerReferences[0].Controller).To(BeTrue())
+		for _, k := range []string{mcpauth.KeyAccessToken, mcpauth.KeyTokenType, mcpauth.KeyRefreshToken, mcpauth.KeyExpiry, mcpauth.KeyScope, mcpauth.KeyIssuer, mcpauth.KeyResource} {
+			Expect(sec.Data).To(HaveKey(k))
+		}
+		Expect(r.body).NotTo(ContainSubstring(string(sec.Data[mcpauth.KeyAccessToken])))
+		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
+		Expect(string(sec.Data[mcpauth.KeyIssuer])).To(Equal(e.fake.IssuerURL()))
+		Expect(string(sec.Data[mcpauth.KeyResource])).To(Equal(e.fake.MCPURL()))
+		_, err = time.Parse(time.RFC3339, string(sec.Data[mcpauth.KeyExpiry]))
+		Expect(err).NotTo(HaveOccurred())
+
+		c := e.connectionOf(asUser("alice@example.com"), e.name)
+		Expect(c).To(HaveKeyWithValue("connected", true))
+		Expect(c).To(HaveKeyWithValue("displayName", "Display github"))
+		Expect(c).To(HaveKeyWithValue("authType", "OAuth2"))
+		Expect(c).To(HaveKey("expiry"))
+		Expect(c["scopes"]).To(ConsistOf("mcp:read"))
+	})
+
+	It("replaces the earlier grant on reconnect", func() {
+		e := newEnv(setup{})
+		Expect(e.connect("alice", "").StatusCode).To(Equal(http.StatusOK))
+		first, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(e.connect("alice", "").StatusCode).To(Equal(http.StatusOK))
+		second, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(second.UID).To(Equal(first.UID))
+		Expect(second.Data[mcpauth.KeyAccessToken]).NotTo(Equal(first.Data[mcpauth.KeyAccessToken]))
+		Expect(second.Annotations[mcpauth.AnnotationGrantID]).NotTo(Equal(first.Annotations[mcpauth.AnnotationGrantID]))
+	})
+
+	It("requests the union of server, requested and granted scopes on step-up", func() {
+		e := newEnv(setup{})
+		Expect(e.connect("alice", "scope=mcp:tools").StatusCode).To(Equal(http.StatusOK))
+		authURL, cookie := e.startFlow(asUser("alice"), "scope=mcp:admin")
+		Expect(strings.Fields(authURL.Query().Get("scope"))).To(Equal([]string{"mcp:read", "mcp:admin", "mcp:tools"}))
+		Expect(send(http.MethodGet, authorize(authURL).String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(oauth.ParseScope(string(sec.Data[mcpauth.KeyScope]))).To(ConsistOf("mcp:read", "mcp:admin", "mcp:tools"))
+	})
+
+	It("sends the user back to an allowed return_to with 303", func() {
+		e := newEnv(setup{})
+		r := e.connect("alice", "return_to="+e.returnOK+"/chat%3Fx%3D1")
+		Expect(r.StatusCode).To(Equal(http.StatusSeeOther), r.body)
+		Expect(r.Header.Get("Location")).To(Equal(e.returnOK + "/chat?x=1"))
+	})
+
+	It("disconnects: revokes at the authorization server and deletes the Secret", func() {
+		e := newEnv(setup{})
+		Expect(e.connect("alice", "").StatusCode).To(Equal(http.StatusOK))
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		e.fake.ResetCounters()
+
+		r := send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, asUser("alice"))
+		Expect(r.StatusCode).To(Equal(http.StatusNoContent), r.body)
+		Expect(e.fake.Counters().Revoke).To(Equal(2))
+		Expect(e.fake.WasRevoked(string(sec.Data[mcpauth.KeyRefreshToken]))).To(BeTrue())
+		Expect(e.fake.WasRevoked(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
+		_, err = e.tokenSecret("alice")
+		Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		Expect(e.connectionOf(asUser("alice"), e.name)).To(HaveKeyWithValue("connected", false))
+
+		// Nothing left: still 204.
+		Expect(send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, asUser("alice")).StatusCode).To(Equal(http.StatusNoContent))
+	})
+
+	It("lists enabled servers only, non-OAuth2 ones as connected", func() {
+		e := newEnv(setup{})
+		e.createServer("plain", mcpv1.Auth{Type: mcpv1.AuthTypeNone}, true)
+		e.createServer("off", mcpv1.Auth{Type: mcpv1.AuthTypeNone}, false)
+		list := e.connections(asUser("alice"))
+		Expect(list).To(HaveLen(2))
+		Expect(list[0]).To(HaveKeyWithValue("name", e.name))
+		Expect(list[0]).To(HaveKeyWithValue("connected", false))
+		Expect(list[1]).To(HaveKeyWithValue("name", "plain"))
+		Expect(list[1]).To(HaveKeyWithValue("connected", true))
+	})
+
+	It("treats a refresh token marked ReauthorizationRequired as not connected", func() {
+		e := newEnv(setup{})
+		Expect(e.connect("alice", "").StatusCode).To(Equal(http.StatusOK))
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		sec.Annotations[mcpauth.AnnotationState] = string(mcpauth.StateReauthorizationRequired)
+		sec.Data[mcpauth.KeyExpiry] = []byte(time.Now().Add(-time.Minute).UTC().Format(time.RFC3339))
+		Expect(k8sClient.Update(ctx, sec)).To(Succeed())
+		Expect(e.connectionOf(asUser("alice"), e.name)).To(HaveKeyWithValue("connected", false))
+	})
+
+	It("serves the Client ID Metadata Document for CIMD servers only", func() {
+		e := newEnv(setup{cimd: true})
+		r := send(http.MethodGet, mcpauth.ClientMetadataURL(e.url, e.ns, e.name), nil)
+		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+		doc := r.json()
+		Expect(doc).To(HaveKeyWithValue("client_id", mcpauth.ClientMetadataURL(e.url, e.ns, e.name)))
+		Expect(doc["redirect_uris"]).To(ConsistOf(mcpauth.RedirectURI(e.url, e.ns, e.name)))
+		Expect(doc).To(HaveKeyWithValue("token_endpoint_auth_method", "none"))
+
+		e.createServer("static", mcpv1.Auth{Type: mcpv1.AuthTypeNone}, true)
+		Expect(send(http.MethodGet, mcpauth.ClientMetadataURL(e.url, e.ns, "static"), nil).StatusCode).To(Equal(http.StatusNotFound))
+		Expect(send(http.MethodGet, mcpauth.ClientMetadataURL(e.url, "other", e.name), nil).StatusCode).To(Equal(http.StatusNotFound))
+	})
+
+	It("serves health, readiness and metrics, and 404 elsewhere", func() {
+		e := newEnv(setup{})
+		Expect(e.connect("alice", "").StatusCode).To(Equal(http.StatusOK))
+		Expect(send(http.MethodGet, e.url+"/healthz", nil).StatusCode).To(Equal(http.StatusOK))
+		Expect(send(http.MethodGet, e.url+"/readyz", nil).StatusCode).To(Equal(http.StatusOK))
+		m := send(http.MethodGet, e.url+"/metrics", nil)
+		Expect(m.body).To(ContainSubstring(`mcp_operator_callback_callbacks_total{result="connected"}`))
+		Expect(m.body).NotTo(ContainSubstring("alice"))
+		Expect(send(http.MethodGet, e.url+"/nope", nil).StatusCode).To(Equal(http.StatusNotFound))
+		Expect(send(http.MethodGet, e.url+"/connect/other-ns/"+e.name, asUser("alice")).StatusCode).To(Equal(http.StatusNotFound))
+		Expect(send(http.MethodPost, e.connectURL(""), asUser("alice")).StatusCode).To(BeElementOf(http.StatusNotFound, http.StatusMethodNotAllowed))
+	})
+})

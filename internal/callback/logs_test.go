@@ -1,0 +1,63 @@
+package callback_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+)
+
+// zapLevelAll enables every V-level.
+var zapLevelAll = zapcore.Level(-127)
+
+var _ = Describe("Logs", func() {
+	It("carry no secret material at the highest verbosity", func() {
+		e := newEnv(setup{verboseLogs: true, fake: fakeauthOptions(true)})
+		var secrets []string
+
+		// A ticket-authenticated connect, its callback, the connections list and a disconnect.
+		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "alice"})
+		Expect(err).NotTo(HaveOccurred())
+		authURL, cookie := e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		verifier, state, err := e.cb.OpenFlowForTest(cookie.Value, e.ns, e.name)
+		Expect(err).NotTo(HaveOccurred())
+		cb := authorize(authURL)
+		secrets = append(secrets, t, cookie.Value, verifier, state, cb.Query().Get("code"))
+		Expect(send(http.MethodGet, cb.String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		secrets = append(secrets, string(sec.Data[mcpauth.KeyAccessToken]), string(sec.Data[mcpauth.KeyRefreshToken]), e.client.Secret)
+		e.connections(bearer(t))
+
+		// Failures log too: a replay, a forged state and a failed exchange.
+		send(http.MethodGet, cb.String(), nil, cookie)
+		authURL, cookie = e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		cb = authorize(authURL)
+		secrets = append(secrets, cookie.Value, cb.Query().Get("code"), authURL.Query().Get("state"))
+		send(http.MethodGet, withQuery(cb, "state", "forged-state-value"), nil, cookie)
+		authURL, cookie = e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		cb = authorize(authURL)
+		secrets = append(secrets, cookie.Value, cb.Query().Get("code"), authURL.Query().Get("state"))
+		e.fake.SetFault(fakeauth.Failing(http.StatusBadRequest, fakeauth.EndpointToken))
+		send(http.MethodGet, cb.String(), nil, cookie)
+		e.fake.SetFault(fakeauth.Fault{})
+		Expect(send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, bearer(t)).StatusCode).To(Equal(http.StatusNoContent))
+
+		logs := e.logs.String()
+		Expect(logs).To(ContainSubstring("User connected"))
+		Expect(logs).To(ContainSubstring("Code exchange failed"))
+		Expect(logs).To(ContainSubstring("User disconnected"))
+		for _, s := range secrets {
+			Expect(s).NotTo(BeEmpty())
+			Expect(strings.Contains(logs, s)).To(BeFalse(), "a secret value appears in the logs")
+			Expect(strings.Contains(logs, url.QueryEscape(s))).To(BeFalse(), "a secret value appears in the logs")
+		}
+		GinkgoWriter.Println(logs)
+	})
+})

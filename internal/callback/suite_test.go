@@ -1,0 +1,312 @@
+package callback_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/callback"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
+	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+)
+
+var (
+	scheme    = runtime.NewScheme()
+	k8sClient client.Client
+	ctx       context.Context
+	registry  = prometheus.NewRegistry()
+)
+
+const userHeader = "X-Forwarded-User"
+
+var (
+	ticketKey = []byte("ticket-key-0123456789abcdef-0123456789")
+	cookieKey = []byte("cookie-key-0123456789abcdef-0123456789")
+)
+
+func TestCallback(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(10 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	RunSpecs(t, "Callback server on a real kube-apiserver")
+}
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	registry.MustRegister(callback.Collectors()...)
+
+	env, cfg, err := envtestutil.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+})
+
+// env is one test's world: a namespace, a fake authorization server, an
+// OAuth2 MCPServer configured by hand and a callback server.
+type env struct {
+	ns       string
+	name     string
+	fake     *fakeauth.Server
+	client   fakeauth.Client
+	server   *mcpv1.MCPServer
+	cb       *callback.Server
+	url      string // the callback server's public URL
+	offset   atomic.Int64
+	logs     *syncBuffer
+	returnOK string
+}
+
+type setup struct {
+	fake        fakeauth.Options
+	scopes      []string
+	cimd        bool
+	notReady    bool // AuthConfigured not True yet
+	verboseLogs bool
+}
+
+func newEnv(o setup) *env {
+	e := &env{name: "github", logs: &syncBuffer{}, returnOK: "https://chat.example.com"}
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "cb-"}}
+	Expect(k8sClient.Create(ctx, nsObj)).To(Succeed())
+	e.ns = nsObj.Name
+
+	if o.fake.Scopes == nil {
+		o.fake.Scopes = []string{"mcp:read", "mcp:tools"}
+	}
+	e.fake = fakeauth.New(o.fake)
+	DeferCleanup(e.fake.Close)
+
+	ts := httptest.NewUnstartedServer(nil)
+	e.url = "http://" + ts.Listener.Addr().String()
+	redirect := mcpauth.RedirectURI(e.url, e.ns, e.name)
+	e.client = e.fake.AddClient(fakeauth.Client{RedirectURIs: []string{redirect}, AuthMethod: fakeauth.AuthBasic})
+
+	log := logr.Discard()
+	if o.verboseLogs {
+		log = zap.New(zap.WriteTo(e.logs), zap.Level(zapLevelAll))
+	}
+	cb, err := callback.New(callback.Options{
+		Namespace:            e.ns,
+		PublicURL:            e.url,
+		UserHeader:           userHeader,
+		TicketKey:            ticketKey,
+		CookieKey:            cookieKey,
+		AllowedReturnOrigins: []string{e.returnOK},
+		HTTPClient:           oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true}),
+		Client:               client.NewNamespacedClient(k8sClient, e.ns),
+		Gatherer:             registry,
+		Log:                  log,
+		Now:                  func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
+	})
+	Expect(err).NotTo(HaveOccurred())
+	e.cb = cb
+	ts.Config.Handler = cb
+	ts.Start()
+	DeferCleanup(ts.Close)
+
+	scopes := o.scopes
+	if scopes == nil {
+		scopes = []string{"mcp:read"}
+	}
+	e.server = e.createServer(e.name, mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}, true)
+	e.configure(e.server, scopes, o.cimd, !o.notReady)
+	return e
+}
+
+// createServer creates an MCPServer pointing at the fake.
+func (e *env) createServer(name string, auth mcpv1.Auth, enabled bool) *mcpv1.MCPServer {
+	srv := &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: name},
+		Spec:       mcpv1.MCPServerSpec{DisplayName: "Display " + name, URL: e.fake.MCPURL(), Enabled: &enabled, Auth: auth},
+	}
+	Expect(k8sClient.Create(ctx, srv)).To(Succeed())
+	return srv
+}
+
+// configure does what the reconciler would: status.oauth2, AuthConfigured
+// and the client Secret.
+func (e *env) configure(srv *mcpv1.MCPServer, scopes []string, cimd, ready bool) {
+	ep := e.fake.Endpoints()
+	redirect := mcpauth.RedirectURI(e.url, e.ns, srv.Name)
+	cl := &oauth.Client{ClientID: e.client.ID, ClientSecret: e.client.Secret, TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic,
+		Method: oauth.MethodStatic, Issuer: ep.Issuer}
+	reg := mcpv1.RegistrationStatic
+	if cimd {
+		reg = mcpv1.RegistrationCIMD
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: mcpv1.ClientSecretName(srv.Name)},
+		Type:       mcpv1.SecretTypeOAuth2Client,
+		Data:       serverconfig.ClientSecretData(cl, redirect),
+	}
+	Expect(k8sClient.Create(ctx, sec)).To(Succeed())
+	status := metav1.ConditionTrue
+	if !ready {
+		status = metav1.ConditionFalse
+	}
+	meta.SetStatusCondition(&srv.Status.Conditions, metav1.Condition{Type: mcpv1.ConditionAuthConfigured, Status: status, Reason: mcpv1.ReasonStaticClient, Message: "test"})
+	srv.Status.OAuth2 = &mcpv1.OAuth2Status{
+		Issuer: ep.Issuer, AuthorizationEndpoint: ep.Authorization, TokenEndpoint: ep.Token, RevocationEndpoint: ep.Revocation,
+		ISSParameterSupported: e.fake.Options().ISSParameter, Resource: ep.MCP, Scopes: scopes, Registration: reg,
+		ClientID: cl.ClientID, ClientSecretName: sec.Name, RedirectURI: redirect,
+	}
+	Expect(k8sClient.Status().Update(ctx, srv)).To(Succeed())
+}
+
+// noFollow is a browser that shows each redirect instead of following it.
+var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (r response) json() map[string]any {
+	var m map[string]any
+	Expect(json.Unmarshal([]byte(r.body), &m)).To(Succeed(), r.body)
+	return m
+}
+
+func send(method, u string, header http.Header, cookies ...*http.Cookie) response {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	Expect(err).NotTo(HaveOccurred())
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := noFollow.Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{resp, string(b)}
+}
+
+func asUser(user string) http.Header { return http.Header{userHeader: {user}} }
+
+func bearer(ticket string) http.Header { return http.Header{"Authorization": {"Bearer " + ticket}} }
+
+func (e *env) connectURL(query string) string {
+	u := mcpauth.ConnectURL(e.url, e.ns, e.name)
+	if query != "" {
+		u += "?" + query
+	}
+	return u
+}
+
+// flowCookie returns the flow cookie a connect response set.
+func flowCookie(r response) *http.Cookie {
+	GinkgoHelper()
+	for _, c := range r.Cookies() {
+		if c.Name == "mcp_operator_flow" && c.MaxAge > 0 {
+			return c
+		}
+	}
+	Fail("connect set no flow cookie")
+	return nil
+}
+
+// startFlow connects as user and returns the authorization URL and cookie.
+func (e *env) startFlow(header http.Header, query string) (*url.URL, *http.Cookie) {
+	GinkgoHelper()
+	r := send(http.MethodGet, e.connectURL(query), header)
+	Expect(r.StatusCode).To(Equal(http.StatusFound), r.body)
+	loc, err := url.Parse(r.Header.Get("Location"))
+	Expect(err).NotTo(HaveOccurred())
+	return loc, flowCookie(r)
+}
+
+// authorize lets the fake approve and returns the callback URL it sent the browser to.
+func authorize(authURL *url.URL) *url.URL {
+	GinkgoHelper()
+	r := send(http.MethodGet, authURL.String(), nil)
+	Expect(r.StatusCode).To(Equal(http.StatusFound), r.body)
+	loc, err := url.Parse(r.Header.Get("Location"))
+	Expect(err).NotTo(HaveOccurred())
+	return loc
+}
+
+// connect runs a whole flow for user and returns the callback's response.
+func (e *env) connect(user, query string) response {
+	GinkgoHelper()
+	authURL, cookie := e.startFlow(asUser(user), query)
+	return send(http.MethodGet, authorize(authURL).String(), nil, cookie)
+}
+
+func (e *env) tokenSecret(user string) (*corev1.Secret, error) {
+	sec := &corev1.Secret{}
+	err := k8sClient.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: mcpauth.TokenSecretName(e.name, user)}, sec)
+	return sec, err
+}
+
+func (e *env) connections(header http.Header) []map[string]any {
+	GinkgoHelper()
+	r := send(http.MethodGet, e.url+"/connections", header)
+	Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+	var list struct {
+		Connections []map[string]any `json:"connections"`
+	}
+	Expect(json.Unmarshal([]byte(r.body), &list)).To(Succeed())
+	return list.Connections
+}
+
+func (e *env) connectionOf(header http.Header, name string) map[string]any {
+	GinkgoHelper()
+	for _, c := range e.connections(header) {
+		if c["name"] == name {
+			return c
+		}
+	}
+	return nil
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
