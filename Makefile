@@ -60,6 +60,7 @@ conformance: ## Run the official MCP conformance suite (auth at both spec versio
 .PHONY: build
 build: ## Build the manager and callback binaries into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go build -o $(LOCALBIN)/callback ./cmd/callback
 
 ##@ Deployment
 
