@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
@@ -112,4 +115,35 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// A 403 insufficient_scope is answered with one step-up authorization for
+// the union of the scopes asked so far and the challenged one; the call is
+// then retried and succeeds.
+func TestStepUpOnInsufficientScope(t *testing.T) {
+	s := fakeauth.New(fakeauth.Options{StepUpScope: "mcp:admin"})
+	t.Cleanup(s.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg := config{ServerURL: s.MCPURL(), ProtocolVersion: "2025-11-25"}
+	a := newAuthorizer(cfg)
+	if err := a.connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	session, err := newSession(ctx, cfg, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = session.Close() }()
+	res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: fakeauth.ToolAdmin, Arguments: map[string]any{}})
+	if err != nil || res.IsError {
+		t.Fatalf("admin-tool: res=%+v err=%v", res, err)
+	}
+	c := s.Counters()
+	if c.MCPForbidden != 1 || c.Authorize != 2 || c.Register != 1 {
+		t.Errorf("counters = %+v, want one 403, two authorizations, one registration", c)
+	}
+	if want := []string{"mcp:read", "mcp:tools", "mcp:admin"}; !slices.Equal(a.flow.Scopes, want) {
+		t.Errorf("scopes after step-up = %v, want %v", a.flow.Scopes, want)
+	}
 }
