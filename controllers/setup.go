@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -19,6 +20,8 @@ type Config struct {
 	// RediscoveryInterval is how often OAuth2 servers are discovered again
 	// (jittered); 0 means 24 h.
 	RediscoveryInterval time.Duration
+	// Clock schedules token refreshes; nil means the real clock.
+	Clock clock.WithTicker
 }
 
 // ClientOptions are the manager's client settings. Secrets are read straight
@@ -30,6 +33,9 @@ func ClientOptions() client.Options {
 
 // SetupWithManager registers every controller of the operator.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
+	if err := setupTokenRefresher(mgr, cfg); err != nil {
+		return err
+	}
 	return (&MCPServerReconciler{
 		Client:              mgr.GetClient(),
 		APIReader:           mgr.GetAPIReader(),
