@@ -31,7 +31,7 @@ func (a *authorizer) authorize(ctx context.Context) error {
 		return fmt.Errorf("authorization response rejected: state does not match the request")
 	}
 	if resp.errCode != "" {
-		return fmt.Errorf("authorization denied: %s", resp.errCode)
+		return fmt.Errorf("authorization denied: error=%.64q", resp.errCode)
 	}
 	if resp.code == "" {
 		return fmt.Errorf("authorization response has no code")
