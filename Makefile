@@ -13,7 +13,6 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
 
 GO_TEST_FLAGS ?= -count=1
-CONFORMANCE ?= 1
 
 ##@ General
 
@@ -50,7 +49,7 @@ envtest: ## Build kube-apiserver and etcd from source (cached outside the repo; 
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet envtest ## Run all tests against a real kube-apiserver and etcd.
+test: manifests generate vet envtest conformance ## Run every test: the MCP conformance suite, then go test against a real kube-apiserver and etcd (go test's summary comes last).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: conformance
