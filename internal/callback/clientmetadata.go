@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
@@ -24,6 +26,11 @@ func (s *Server) handleClientMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	srv := &mcpv1.MCPServer{}
 	err := s.opts.Client.Get(r.Context(), client.ObjectKey{Namespace: ns, Name: name}, srv)
+	if err != nil && !apierrors.IsNotFound(err) {
+		ctrl.LoggerFrom(r.Context()).Error(err, "Reading an MCPServer failed", "server", name)
+		writeJSONError(w, http.StatusServiceUnavailable, "try again")
+		return
+	}
 	if err != nil || srv.Spec.Auth.Type != mcpv1.AuthTypeOAuth2 || srv.Status.OAuth2 == nil ||
 		srv.Status.OAuth2.Registration != mcpv1.RegistrationCIMD {
 		writeJSONError(w, http.StatusNotFound, "not found")
