@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -60,8 +61,13 @@ func (v *MCPServerValidator) ValidateCreate(ctx context.Context, s *mcpv1.MCPSer
 	return v.validate(ctx, s)
 }
 
-// ValidateUpdate implements admission.Validator.
+// ValidateUpdate implements admission.Validator. Updates that leave the spec
+// alone (finalizers, labels, deletion) are not judged again: an object
+// stored before a rule existed must still be cleaned up and deleted.
 func (v *MCPServerValidator) ValidateUpdate(ctx context.Context, old, s *mcpv1.MCPServer) (admission.Warnings, error) {
+	if s.DeletionTimestamp != nil || equality.Semantic.DeepEqual(old.Spec, s.Spec) {
+		return nil, nil
+	}
 	warnings, err := v.validate(ctx, s)
 	if err != nil {
 		return warnings, err
