@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -84,7 +83,8 @@ func newScheme() *runtime.Scheme {
 }
 
 func run(ctx context.Context, o options) error {
-	metrics.Registry.MustRegister(oauth.Collectors()...)
+	// internal/oauth registers its collectors on metrics.Registry at init;
+	// registering them again here panicked at start.
 
 	metricsOpts := metricsserver.Options{
 		BindAddress:   o.metricsAddr,
