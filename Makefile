@@ -93,6 +93,12 @@ local-cluster: ## Start a local control plane (etcd + kube-apiserver) in the bac
 local-cluster-down: ## Stop the local control plane started by local-cluster.
 	@hack/local-cluster.sh down
 
+.PHONY: demo
+demo: ## Run the whole product locally and narrate it; Ctrl-C stops it. DEMO_ONCE=1: run once, exit 0 only if every step passed.
+	@mkdir -p .local/bin
+	@go build -o .local/bin/demo ./hack/demo
+	@DEMO_ONCE="$(DEMO_ONCE)" .local/bin/demo
+
 ##@ Tools
 
 .PHONY: controller-gen

@@ -1,0 +1,156 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+)
+
+// Browser is a headless user agent: a cookie jar, redirects followed as a
+// browser follows them, and a stand-in for the authenticating proxy that adds
+// the user header to requests for the callback server's origin only.
+type Browser struct {
+	CallbackURL string // public base URL of the callback server
+	UserHeader  string // e.g. X-Forwarded-User
+	User        string
+	client      *http.Client
+	hops        []Hop
+}
+
+// Hop is one request the browser made. URL carries no query: authorization
+// requests and callbacks carry state and codes that must never be printed.
+type Hop struct {
+	URL    string
+	Status int
+}
+
+func (h Hop) String() string { return fmt.Sprintf("%d  %s", h.Status, h.URL) }
+
+// NewBrowser returns a browser signed in (through the proxy) as user.
+func NewBrowser(callbackURL, userHeader, user string) *Browser {
+	jar, _ := cookiejar.New(nil)
+	b := &Browser{CallbackURL: strings.TrimSuffix(callbackURL, "/"), UserHeader: userHeader, User: user}
+	b.client = &http.Client{
+		Jar:       jar,
+		Timeout:   30 * time.Second,
+		Transport: &proxyTransport{b: b, base: http.DefaultTransport},
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 {
+				return fmt.Errorf("more than 10 redirects")
+			}
+			return nil
+		},
+	}
+	return b
+}
+
+// proxyTransport adds the user header for the callback origin and records
+// every hop.
+type proxyTransport struct {
+	b    *Browser
+	base http.RoundTripper
+}
+
+func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.b.UserHeader != "" && strings.HasPrefix(req.URL.String(), t.b.CallbackURL+"/") {
+		req = req.Clone(req.Context())
+		req.Header.Set(t.b.UserHeader, t.b.User)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err == nil {
+		t.b.hops = append(t.b.hops, Hop{URL: Redact(req.URL), Status: resp.StatusCode})
+	}
+	return resp, err
+}
+
+// Redact drops the query of u: it may hold a code, a state or a ticket.
+func Redact(u *url.URL) string {
+	c := *u
+	q := c.RawQuery != ""
+	c.RawQuery, c.Fragment, c.User = "", "", nil
+	if q {
+		return c.String() + "?…"
+	}
+	return c.String()
+}
+
+// ConnectResult is what a connect produced.
+type ConnectResult struct {
+	Hops   []Hop
+	Status int
+	Page   string // the final page, at most 4 KiB
+}
+
+// Connect opens the callback server's connect URL for namespace/name and
+// follows every redirect: connect → authorization server (auto-approves) →
+// callback. It succeeds when the final page answers 200.
+func (b *Browser) Connect(ctx context.Context, namespace, name string) (*ConnectResult, error) {
+	b.hops = nil
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpauth.ConnectURL(b.CallbackURL, namespace, name), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return &ConnectResult{Hops: b.hops}, fmt.Errorf("connecting %s to %s/%s: %w", b.User, namespace, name, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	res := &ConnectResult{Hops: b.hops, Status: resp.StatusCode, Page: string(body)}
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("connecting %s to %s/%s: the last page (%s) answered %d: %.300s",
+			b.User, namespace, name, Redact(resp.Request.URL), resp.StatusCode, body)
+	}
+	return res, nil
+}
+
+// Disconnect asks the callback server to revoke and delete the user's
+// connection to namespace/name; it expects 204.
+func (b *Browser) Disconnect(ctx context.Context, namespace, name string) error {
+	u := b.CallbackURL + "/connections/" + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("disconnecting %s from %s/%s: %w", b.User, namespace, name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("disconnecting %s from %s/%s: answered %d: %s", b.User, namespace, name, resp.StatusCode, body)
+	}
+	return nil
+}
+
+// Connections returns the callback server's /connections JSON for the user,
+// decoded loosely (the demo prints it, tests pick fields).
+func (b *Browser) Connections(ctx context.Context) (any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.CallbackURL+mcpauth.ConnectionsPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("listing connections of %s: %w", b.User, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("listing connections of %s: answered %d: %.300s", b.User, resp.StatusCode, body)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("listing connections of %s: %w", b.User, err)
+	}
+	return v, nil
+}
