@@ -58,6 +58,7 @@ type step func(ctx context.Context, s *serverScope) (ctrl.Result, error)
 
 // Reconcile brings one MCPServer's status in line with the world.
 func (r *MCPServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	ctx = withoutBodyDumps(ctx)
 	server := &mcpv1.MCPServer{}
 	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
