@@ -33,6 +33,7 @@ type options struct {
 	leaderElect    bool
 	resyncInterval time.Duration
 	callbackURL    string
+	rediscovery    time.Duration
 	egress         oauth.EgressPolicy
 	zap            zap.Options
 	enableWebhooks bool
@@ -51,6 +52,8 @@ func parseFlags() options {
 		"Elect a leader so exactly one manager reconciles (and refreshes tokens) at a time.")
 	flag.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute,
 		"How often a server is probed again when nothing changed (jittered).")
+	flag.DurationVar(&o.rediscovery, "rediscovery-interval", 24*time.Hour,
+		"How often each OAuth2 server's authorization server is discovered again, to notice moved endpoints (jittered per server).")
 	flag.StringVar(&o.callbackURL, "callback-url", "",
 		"Public base URL of the callback server, e.g. https://chat.example.com/mcp-auth. Redirect URIs are derived from it; OAuth2 auto-configuration needs it.")
 	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
@@ -113,9 +116,10 @@ func run(ctx context.Context, o options) error {
 	}
 
 	if err := controllers.SetupWithManager(ctx, mgr, controllers.Config{
-		HTTPClient:     oauth.NewHTTPClient(o.egress),
-		ResyncInterval: o.resyncInterval,
-		CallbackURL:    o.callbackURL,
+		HTTPClient:          oauth.NewHTTPClient(o.egress),
+		ResyncInterval:      o.resyncInterval,
+		CallbackURL:         o.callbackURL,
+		RediscoveryInterval: o.rediscovery,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
