@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+)
+
+const user = "e2e-user"
+
+// The chain is one story told in order: a server is configured, a user
+// connects, a chat pod calls a tool, the token is refreshed, the manager
+// restarts, the user disconnects and the server is deleted.
+var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
+	const name = "oauth"
+	key := client.ObjectKey{Namespace: namespace, Name: name}
+	var (
+		browser  *harness.Browser
+		clientID string
+		server   *mcpv1.MCPServer
+	)
+
+	BeforeAll(func() {
+		browser = harness.NewBrowser(callbackURL, userHeader, user)
+		Expect(k8s.Create(ctx, newServer(name, fake.MCPURL(), mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}))).To(Succeed())
+	})
+
+	It("is discovered, registered through DCR and Ready", func() {
+		var err error
+		server, err = harness.WaitMCPServer(ctx, k8s, key, 30*time.Second, harness.IsReady, nil)
+		Expect(err).NotTo(HaveOccurred())
+		o := server.Status.OAuth2
+		Expect(o).NotTo(BeNil())
+		Expect(o.Issuer).To(Equal(fake.IssuerURL()))
+		Expect(o.Registration).To(Equal(mcpv1.RegistrationMethod("DCR")))
+		Expect(o.RedirectURI).To(Equal(mcpauth.RedirectURI(callbackURL, namespace, name)))
+		clientID = o.ClientID
+		_, registered := fake.Client(clientID)
+		Expect(registered).To(BeTrue(), "the fake authorization server knows client %s", clientID)
+	})
+
+	It("connects a user through the callback server into a token Secret", func() {
+		res, err := browser.Connect(ctx, namespace, name)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Hops).To(HaveLen(3), "connect → authorize → callback: %v", res.Hops)
+
+		v, err := harness.GetTokenView(ctx, k8s, namespace, name, user)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(v.Type).To(Equal(mcpv1.SecretTypeUserToken))
+		Expect(v.Labels).To(HaveKeyWithValue(mcpv1.LabelServer, name))
+		Expect(v.Labels).To(HaveKeyWithValue(mcpv1.LabelUserHash, mcpauth.UserHash(user)))
+		Expect(v.User).To(Equal(user))
+		Expect(v.OwnerName).To(Equal(name))
+		Expect(v.Resource).To(Equal(fake.MCPURL()))
+
+		Expect(connected(browser, name)).To(BeTrue())
+	})
+
+	It("lets a chat pod call a tool with the user's token", func() {
+		res, err := harness.ChatPodCall(ctx, k8s, namespace, name, user, "echo", map[string]any{"message": "e2e"})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Text).To(Equal("e2e"))
+	})
+
+	It("refreshes the token ahead of expiry, rotating it within the same grant", func() {
+		before, err := harness.GetTokenView(ctx, k8s, namespace, name, user)
+		Expect(err).NotTo(HaveOccurred())
+		after := waitRefreshed(before)
+		Expect(after.RefreshTokenChanged(before)).To(BeTrue(), "rotation persisted")
+		Expect(fake.Counters().ReuseDetected).To(BeZero())
+		Expect(accessTokenAlive(name)).To(BeTrue())
+	})
+
+	It("loses nothing when the manager crashes and restarts", func() {
+		registrations := fake.Counters().Register
+		before, err := harness.GetTokenView(ctx, k8s, namespace, name, user)
+		Expect(err).NotTo(HaveOccurred())
+
+		manager.Kill()
+		startManager()
+
+		By("keeping the registration: no new client")
+		Consistently(func() int { return fake.Counters().Register }, 2*time.Second).Should(Equal(registrations))
+		s, err := harness.WaitMCPServer(ctx, k8s, key, 30*time.Second, harness.IsReady, nil)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(s.Status.OAuth2.ClientID).To(Equal(clientID))
+
+		By("rebuilding the refresh schedule from the Secret")
+		waitRefreshed(before)
+		Expect(fake.Counters().ReuseDetected).To(BeZero())
+		Expect(accessTokenAlive(name)).To(BeTrue())
+		_, err = harness.ChatPodCall(ctx, k8s, namespace, name, user, "test-tool", nil)
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("disconnects: revokes at the authorization server and deletes the Secret", func() {
+		revocations := fake.Counters().Revoke
+		sec := tokenSecret(name)
+		refresh := string(sec.Data[mcpauth.KeyRefreshToken])
+
+		Expect(browser.Disconnect(ctx, namespace, name)).To(Succeed())
+		Expect(fake.Counters().Revoke).To(BeNumerically(">", revocations))
+		Expect(fake.GrantAlive(refresh)).To(BeFalse(), "the grant was revoked")
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(sec), &corev1.Secret{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "token Secret deleted: %v", err)
+		Expect(connected(browser, name)).To(BeFalse())
+		_, err = harness.ChatPodCall(ctx, k8s, namespace, name, user, "echo", map[string]any{"message": "x"})
+		Expect(err).To(MatchError(mcpauth.ErrNotConnected))
+	})
+
+	It("deleting the MCPServer deletes its registration and leaves its Secrets to the garbage collector", func() {
+		_, err := browser.Connect(ctx, namespace, name)
+		Expect(err).NotTo(HaveOccurred())
+		s := &mcpv1.MCPServer{}
+		Expect(k8s.Get(ctx, key, s)).To(Succeed())
+		owned := ownedSecrets(s)
+		Expect(owned).To(ConsistOf(mcpv1.ClientSecretName(name), mcpauth.TokenSecretName(name, user)))
+
+		Expect(k8s.Delete(ctx, s)).To(Succeed())
+		Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, key, &mcpv1.MCPServer{})) }).Should(BeTrue())
+		_, registered := fake.Client(clientID)
+		Expect(registered).To(BeFalse(), "RFC 7592 delete of client %s", clientID)
+		Expect(fake.Counters().RegistrationDelete).To(BeNumerically(">=", 1))
+
+		// The local control plane runs no garbage collector: collect as it
+		// would, by controller owner reference, and check nothing is left.
+		n, err := harness.CollectGarbage(ctx, k8s, namespace)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n).To(Equal(len(owned)))
+		Expect(ownedSecretsByLabel(name)).To(BeEmpty())
+	})
+})
+
+var _ = Describe("APIKey and None MCPServers, end to end", func() {
+	It("become Ready and answer a chat pod's tool calls", func() {
+		const apiKey = "e2e-key"
+		open, err := harness.ServeSimpleMCP("127.0.0.1:0", "open", "", "")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(open.Close)
+		keyed, err := harness.ServeSimpleMCP("127.0.0.1:0", "keyed", "X-API-Key", apiKey)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(keyed.Close)
+
+		Expect(k8s.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "keyed-key"},
+			StringData: map[string]string{"key": apiKey},
+		})).To(Succeed())
+		Expect(k8s.Create(ctx, newServer("keyed", keyed.URL, mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey, APIKey: &mcpv1.APIKeyAuth{
+			Header: "X-API-Key", SecretKeyRef: mcpv1.SecretKeySelector{Name: "keyed-key", Key: "key"},
+		}}))).To(Succeed())
+		Expect(k8s.Create(ctx, newServer("open", open.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone}))).To(Succeed())
+
+		for _, n := range []string{"keyed", "open"} {
+			s, err := harness.WaitMCPServer(ctx, k8s, client.ObjectKey{Namespace: namespace, Name: n}, 30*time.Second, harness.IsReady, nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(s.Status.Tools).To(ConsistOf("hello"))
+			res, err := harness.ChatPodCall(ctx, k8s, namespace, n, user, "hello", nil)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Text).To(Equal("hello from " + n))
+		}
+	})
+})
