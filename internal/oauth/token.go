@@ -28,8 +28,8 @@ type Token struct {
 	// ExpiresIn is the lifetime the server announced (zero when it sent
 	// none). Callers with an injected clock compute expiry from it.
 	ExpiresIn time.Duration
-	Scopes       []string  // granted scopes when the server said; nil otherwise
-	IDToken      string
+	Scopes    []string // granted scopes when the server said; nil otherwise
+	IDToken   string
 }
 
 // TokenError is a failed token, refresh or revocation request.
