@@ -67,6 +67,8 @@ const (
 // Reconcile refreshes one token Secret when it is due and otherwise asks
 // to be woken when it will be.
 func (r *TokenRefresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Token Secrets are read and written here: keep client-go's body dumps out of the logs.
+	ctx = withoutBodyDumps(ctx)
 	secret := &corev1.Secret{}
 	if err := r.tokens.Get(ctx, req.NamespacedName, secret); err != nil {
 		if apierrors.IsNotFound(err) {
