@@ -99,7 +99,11 @@ func run(ctx context.Context, o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restCfg := ctrl.GetConfigOrDie()
+	// Each token refresh costs a few API calls; client-go's default of 20 QPS
+	// would make catching up after an outage take minutes for many users.
+	restCfg.QPS, restCfg.Burst = 100, 200
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 newScheme(),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: o.probeAddr,
