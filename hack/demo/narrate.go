@@ -65,7 +65,7 @@ func (d *demo) explore() {
 	}
 	fmt.Printf("\n  Logs: %s/{manager,callback,fake-mcp-server}.log\n", d.logDir())
 	fmt.Printf("  The refresher renews demo-user's token every ~%s; watch it with:\n", (tokenTTL * 4 / 5).String())
-	fmt.Printf("  kubectl get secrets -n %s -l mcpoperator.io/server=oauth-demo -w -o custom-columns=NAME:.metadata.name,ISSUED:.metadata.annotations.mcpoperator\\.io/issued-at\n", namespace)
+	fmt.Printf("  kubectl get secrets -n %s -l mcpoperator.io/user-hash -w -o custom-columns=NAME:.metadata.name,ISSUED:.metadata.annotations.mcpoperator\\.io/issued-at\n", namespace)
 	fmt.Printf("\n  %s\n", strings.Repeat("─", 60))
 	fmt.Println("  Press Ctrl-C to stop everything the demo started.")
 }

@@ -178,9 +178,32 @@ func (d *demo) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out, _ := json.Marshal(conns)
-	d.say("GET /connections for %s: %.400s", demoUser, out)
+	d.say("GET /connections as %s (what a chat UI shows):", demoUser)
+	d.printConnections(conns)
 	return nil
+}
+
+// printConnections renders the callback server's /connections answer, one
+// server a line.
+func (d *demo) printConnections(v any) {
+	m, _ := v.(map[string]any)
+	list, _ := m["connections"].([]any)
+	if len(list) == 0 {
+		out, _ := json.Marshal(v)
+		d.say("  %.400s", out)
+		return
+	}
+	for _, e := range list {
+		c, _ := e.(map[string]any)
+		line := fmt.Sprintf("  %-12v %-7v connected=%v", c["name"], c["authType"], c["connected"])
+		if exp, ok := c["expiry"]; ok {
+			line += fmt.Sprintf(" expiry=%v", exp)
+		}
+		if sc, ok := c["scopes"].([]any); ok {
+			line += fmt.Sprintf(" scopes=%v", sc)
+		}
+		d.say("%s", line)
+	}
 }
 
 // showTokenSecret prints the user's token Secret, values redacted.
