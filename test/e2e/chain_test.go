@@ -82,10 +82,10 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 
 	It("loses nothing when the manager crashes and restarts", func() {
 		registrations := fake.Counters().Register
+		manager.Kill()
+		// Taken while no manager runs: any later change is the new manager's.
 		before, err := harness.GetTokenView(ctx, k8s, namespace, name, user)
 		Expect(err).NotTo(HaveOccurred())
-
-		manager.Kill()
 		startManager()
 
 		By("keeping the registration: no new client")
