@@ -56,6 +56,13 @@ test: manifests generate vet envtest conformance ## Run every test: the MCP conf
 conformance: ## Run the official MCP conformance suite (auth at both spec versions, draft auth, backcompat) against the OAuth client; installs Node 22 and the pinned suite into a cache outside the repo.
 	hack/conformance.sh
 
+BENCH_PKGS ?= ./...
+BENCH_TIME ?= 1s
+
+.PHONY: bench
+bench: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op, allocs/op; well under 2 minutes.
+	go test -run '^$$' -bench . -benchmem -benchtime=$(BENCH_TIME) $(BENCH_PKGS)
+
 .PHONY: build
 build: ## Build the manager and callback binaries into bin/.
 	go build -o $(LOCALBIN)/manager ./cmd/manager
