@@ -2,12 +2,10 @@ package callback
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -45,19 +43,6 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.WithValues("server", name, "userHash", mcpauth.UserHash(f.User))
-	q := r.URL.Query()
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
-		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
-		log.Info("Callback refused: state does not match the sign-in in progress")
-		writeErrorPage(w, http.StatusBadRequest, "the response does not belong to the sign-in in progress (state mismatch); start connecting again")
-		return
-	}
-	if !s.used.claim(f.State, time.Unix(f.Expiry, 0), s.opts.Now()) {
-		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
-		log.Info("Callback refused: replayed")
-		writeErrorPage(w, http.StatusBadRequest, "this sign-in response was already used; start connecting again")
-		return
-	}
 	srv, rerr := s.loadOAuthServer(ctx, ns, name)
 	if rerr != nil {
 		callbacksTotal.WithLabelValues(resultRejected).Inc()
@@ -73,23 +58,16 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		writeErrorPage(w, http.StatusConflict, "the server's authorization server changed during sign-in; start connecting again")
 		return
 	}
-	// RFC 9207 first: a response from the wrong issuer is not acted on, not
-	// even on its error parameters.
-	iss, issPresent := q["iss"]
-	if err := oauth.CheckIssuerParameter(cfg, first(iss), issPresent); err != nil {
-		callbacksTotal.WithLabelValues(resultIssuerMismatch).Inc()
-		log.Info("Callback refused", "reason", err.Error())
-		writeErrorPage(w, http.StatusBadRequest, "the sign-in response did not come from the expected authorization server and was discarded; start connecting again")
+	code, err := oauth.ParseAuthorizationResponse(cfg, r.URL.Query(), f.State)
+	if err != nil {
+		s.responseRefused(w, log, err)
 		return
 	}
-	if q.Has("error") {
-		s.authorizationError(w, log, q)
-		return
-	}
-	code := q.Get("code")
-	if code == "" {
-		callbacksTotal.WithLabelValues(resultDenied).Inc()
-		writeErrorPage(w, http.StatusBadRequest, "the sign-in response carries no authorization code; start connecting again")
+	// Single use: claimed before the code is redeemed.
+	if !s.used.claim(f.State, time.Unix(f.Expiry, 0), s.opts.Now()) {
+		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
+		log.Info("Callback refused: replayed")
+		writeErrorPage(w, http.StatusBadRequest, "this sign-in response was already used; start connecting again")
 		return
 	}
 	tok, err := oauth.Exchange(ctx, s.opts.HTTPClient, cfg, code, f.Verifier)
@@ -112,26 +90,42 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	s.connected(w, r, f)
 }
 
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
+// responseRefused answers an authorization response that
+// oauth.ParseAuthorizationResponse did not accept.
+func (s *Server) responseRefused(w http.ResponseWriter, log logr.Logger, err error) {
+	var are *oauth.AuthorizationResponseError
+	if !errors.As(err, &are) {
+		are = &oauth.AuthorizationResponseError{}
 	}
-	return v[0]
+	switch are.Kind {
+	case oauth.StateMismatch:
+		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
+		log.Info("Callback refused: state does not match the sign-in in progress")
+		writeErrorPage(w, http.StatusBadRequest, "the response does not belong to the sign-in in progress (state mismatch); start connecting again")
+	case oauth.IssuerMismatch:
+		callbacksTotal.WithLabelValues(resultIssuerMismatch).Inc()
+		log.Info("Callback refused", "reason", err.Error())
+		writeErrorPage(w, http.StatusBadRequest, "the sign-in response did not come from the expected authorization server and was discarded; start connecting again")
+	case oauth.Denied:
+		s.authorizationError(w, log, are)
+	default: // oauth.NoCode
+		callbacksTotal.WithLabelValues(resultDenied).Inc()
+		writeErrorPage(w, http.StatusBadRequest, "the sign-in response carries no authorization code; start connecting again")
+	}
 }
 
 // authorizationError shows the authorization server's error response.
-func (s *Server) authorizationError(w http.ResponseWriter, log logr.Logger, q url.Values) {
+func (s *Server) authorizationError(w http.ResponseWriter, log logr.Logger, are *oauth.AuthorizationResponseError) {
 	callbacksTotal.WithLabelValues(resultDenied).Inc()
-	code := q.Get("error")
-	log.Info("The authorization server refused the sign-in", "error", truncate(code, 64))
-	if code == "access_denied" {
+	log.Info("The authorization server refused the sign-in", "error", truncate(are.Code, 64))
+	if are.IsAccessDenied() {
 		writeErrorPage(w, http.StatusForbidden, "access was denied at the authorization server; connect again to retry")
 		return
 	}
 	writePage(w, http.StatusBadRequest, pageData{
 		Title:   "Connection failed",
-		Message: "the authorization server refused the sign-in: " + truncate(code, 64),
-		Detail:  truncate(q.Get("error_description"), maxShownErrorBytes),
+		Message: "the authorization server refused the sign-in: " + truncate(are.Code, 64),
+		Detail:  truncate(are.Description, maxShownErrorBytes),
 	})
 }
 

@@ -15,28 +15,21 @@ import (
 
 // authorize is the callback server's part: build the authorization request
 // (fresh state and PKCE verifier), let the "browser" follow it, check the
-// response (state, RFC 9207 iss) and exchange the code. Called with a.mu held.
+// response (oauth.ParseAuthorizationResponse, as the callback does) and
+// exchange the code. Called with a.mu held.
 func (a *authorizer) authorize(ctx context.Context) error {
 	a.attempts++
 	state, verifier := oauth.NewState(), oauth.NewVerifier()
 	authURL := oauth.AuthCodeURL(a.flow, state, verifier)
-	resp, err := a.browse(ctx, authURL)
+	q, err := a.browse(ctx, authURL)
 	if err != nil {
 		return err
 	}
-	if err := oauth.CheckIssuerParameter(a.flow, resp.iss, resp.issPresent); err != nil {
+	code, err := oauth.ParseAuthorizationResponse(a.flow, q, state)
+	if err != nil {
 		return fmt.Errorf("authorization response rejected: %w", err)
 	}
-	if resp.state != state {
-		return fmt.Errorf("authorization response rejected: state does not match the request")
-	}
-	if resp.errCode != "" {
-		return fmt.Errorf("authorization denied: error=%.64q", resp.errCode)
-	}
-	if resp.code == "" {
-		return fmt.Errorf("authorization response has no code")
-	}
-	tok, err := oauth.Exchange(ctx, a.http, a.flow, resp.code, verifier)
+	tok, err := oauth.Exchange(ctx, a.http, a.flow, code, verifier)
 	if err != nil {
 		return fmt.Errorf("code exchange: %w", err)
 	}
@@ -46,17 +39,10 @@ func (a *authorizer) authorize(ctx context.Context) error {
 	return nil
 }
 
-// authResponse is the query of the redirect back to the callback URL.
-type authResponse struct {
-	code, state, errCode string
-	iss                  string
-	issPresent           bool
-}
-
 // browse is the user's browser: GET the authorization URL without following
 // the redirect (the suite's authorization endpoint approves at once) and
-// read the authorization response from Location.
-func (a *authorizer) browse(ctx context.Context, authURL string) (*authResponse, error) {
+// return the authorization response: the query of Location.
+func (a *authorizer) browse(ctx context.Context, authURL string) (url.Values, error) {
 	browser := *a.http
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
@@ -75,11 +61,7 @@ func (a *authorizer) browse(ctx context.Context, authURL string) (*authResponse,
 	if !sameEndpoint(loc, redirectURI) {
 		return nil, fmt.Errorf("authorization endpoint redirected elsewhere than the redirect URI")
 	}
-	q := loc.Query()
-	return &authResponse{
-		code: q.Get("code"), state: q.Get("state"), errCode: q.Get("error"),
-		iss: q.Get("iss"), issPresent: q.Has("iss"),
-	}, nil
+	return loc.Query(), nil
 }
 
 // sameEndpoint compares a redirect target with the registered redirect URI,
