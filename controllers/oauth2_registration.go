@@ -3,15 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"time"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
-
-// secretExpiryMargin: a client secret that expires within this margin is
-// replaced by a new registration ahead of time.
-const secretExpiryMargin = time.Hour
 
 // ensureClient decides which client the server uses: the pre-registered one
 // from spec, else the current registration when it is still valid, else a
@@ -59,35 +54,24 @@ func (r *MCPServerReconciler) ensureClient(ctx context.Context, run *oauth2Run) 
 	return nil
 }
 
-// replaceReason says why the current client cannot be kept, "" when it can.
+// replaceReason says why the current client cannot be kept, "" when it can
+// (oauth.ReplaceReason, the decision the conformance client also runs).
 // Without a fresh discovery the issuer in status stands for the server's.
 func replaceReason(run *oauth2Run) string {
-	cur := run.current
-	if cur == nil {
-		return "no client was registered yet"
+	want := oauth.ClientRequirements{
+		RedirectURI:        run.redirectURI,
+		CurrentRedirectURI: run.currentRedirect,
+		InvalidClientID:    run.invalidClient,
+		CIMDURL:            run.cimdURL,
+		Now:                run.now,
 	}
-	issuer := ""
 	if run.discovery != nil {
-		issuer = run.discovery.AuthServer.Issuer
+		want.Issuer = run.discovery.AuthServer.Issuer
+		want.CIMDSupported = &run.discovery.AuthServer.ClientIDMetadataDocumentSupported
 	} else if st := run.server.Status.OAuth2; st != nil {
-		issuer = st.Issuer
+		want.Issuer = st.Issuer
 	}
-	switch {
-	case cur.Method == oauth.MethodStatic:
-		return "spec.auth.oauth2 no longer names a pre-registered client"
-	case cur.Issuer != issuer:
-		return fmt.Sprintf("the authorization server changed from %s to %s", redactURL(cur.Issuer), redactURL(issuer))
-	case run.currentRedirect != run.redirectURI:
-		return fmt.Sprintf("the redirect URI changed from %s to %s", run.currentRedirect, run.redirectURI)
-	case run.invalidClient != "" && run.invalidClient == cur.ClientID:
-		return fmt.Sprintf("the authorization server no longer accepts client %s (invalid_client)", cur.ClientID)
-	case cur.Method == oauth.MethodCIMD && (run.cimdURL == "" || cur.ClientID != run.cimdURL ||
-		(run.discovery != nil && !run.discovery.AuthServer.ClientIDMetadataDocumentSupported)):
-		return "its Client ID Metadata Document can no longer be used (callback URL or server support changed)"
-	case !cur.ClientSecretExpiresAt.IsZero() && run.now.Add(secretExpiryMargin).After(cur.ClientSecretExpiresAt):
-		return fmt.Sprintf("its client secret expires at %s", cur.ClientSecretExpiresAt.UTC().Format(time.RFC3339))
-	}
-	return ""
+	return oauth.ReplaceReason(run.current, want)
 }
 
 // ensureStaticClient copies the pre-registered client from spec and its

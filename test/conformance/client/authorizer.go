@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
@@ -49,8 +50,9 @@ func (a *authorizer) connect(ctx context.Context) error {
 }
 
 // configure builds the flow configuration from a discovery result, reusing
-// the client only while it is bound to the same issuer (credentials are
-// never sent to another authorization server), else registering again.
+// the client while oauth.ReplaceReason keeps it (among others: only while
+// it is bound to the same issuer, so credentials are never sent to another
+// authorization server), else registering again.
 func (a *authorizer) configure(ctx context.Context, d *oauth.Discovery, scopes []string) error {
 	cl, err := a.client(ctx, d, scopes)
 	if err != nil {
@@ -70,8 +72,8 @@ func (a *authorizer) configure(ctx context.Context, d *oauth.Discovery, scopes [
 
 // client picks the OAuth client for the discovered authorization server:
 // the pre-registered one when it is bound to that issuer, the current one
-// when still bound to it, else a new registration (oauth.Register: CIMD,
-// else DCR).
+// while the reconciler's decision (oauth.ReplaceReason) keeps it, else a
+// new registration (oauth.Register: CIMD, else DCR).
 func (a *authorizer) client(ctx context.Context, d *oauth.Discovery, scopes []string) (*oauth.Client, error) {
 	issuer := d.AuthServer.Issuer
 	if pre := a.cfg.PreRegistered; pre != nil && (pre.Issuer == "" || pre.Issuer == issuer) {
@@ -79,9 +81,23 @@ func (a *authorizer) client(ctx context.Context, d *oauth.Discovery, scopes []st
 		cl.Issuer = issuer
 		return &cl, nil
 	}
-	if cur := a.flow.Client; cur.ClientID != "" && cur.Issuer == issuer {
-		return &cur, nil
+	var cur *oauth.Client
+	if a.flow.Client.ClientID != "" {
+		cur = &a.flow.Client
 	}
+	why := oauth.ReplaceReason(cur, oauth.ClientRequirements{
+		Issuer:             issuer,
+		RedirectURI:        redirectURI,
+		CurrentRedirectURI: redirectURI, // fixed for the run
+		CIMDURL:            clientIDMetadataURL,
+		CIMDSupported:      &d.AuthServer.ClientIDMetadataDocumentSupported,
+		Now:                time.Now(),
+	})
+	if why == "" {
+		kept := *cur
+		return &kept, nil
+	}
+	log.Printf("registering: %s", why)
 	cl, err := oauth.Register(ctx, a.http, &d.AuthServer, oauth.RegistrationRequest{
 		ClientName:          clientName,
 		RedirectURI:         redirectURI,
