@@ -3,10 +3,11 @@ package webhooks
 import (
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
 // Advice shared by the URL rules.
@@ -35,7 +36,7 @@ func validateEndpointURL(raw string, path *field.Path) field.ErrorList {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		errs = append(errs, field.Invalid(path, safeURL(u), "must not have a fragment (#...): remove it"))
 	}
-	if u.Scheme == "http" && u.Hostname() != "" && !isLoopbackHost(u.Hostname()) && !isClusterLocalHost(u.Hostname()) {
+	if u.Scheme == "http" && u.Hostname() != "" && !isLoopbackHost(u.Hostname()) && !oauth.IsClusterLocalHost(u.Hostname()) {
 		errs = append(errs, field.Invalid(path, safeURL(u), httpAllowed))
 	}
 	return errs
@@ -57,18 +58,4 @@ func isLoopbackHost(h string) bool {
 	}
 	ip, err := netip.ParseAddr(h)
 	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// isClusterLocalHost: a name under *.svc or *.svc.cluster.local with at
-// least a service and a namespace label in front (a headless Service's pods,
-// web-0.web.ns.svc, have one more).
-func isClusterLocalHost(h string) bool {
-	h = strings.ToLower(strings.TrimSuffix(h, "."))
-	for _, suffix := range []string{".svc.cluster.local", ".svc"} {
-		if name, ok := strings.CutSuffix(h, suffix); ok {
-			labels := strings.Split(name, ".")
-			return len(labels) >= 2 && !slices.Contains(labels, "")
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -108,7 +109,9 @@ func (p EgressPolicy) checkURL(u *url.URL) error {
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
-		if !p.AllowInsecureHTTP {
+		// In-cluster Services are often plain http; that traffic stays in the
+		// cluster, so it needs no flag. Their addresses are still checked at dial.
+		if !p.AllowInsecureHTTP && !IsClusterLocalHost(u.Hostname()) {
 			return blocked(target, "it uses plain http; use an https URL", "--allow-insecure-http")
 		}
 	default:
@@ -199,4 +202,19 @@ func (p EgressPolicy) guardedDial(ctx context.Context, network, addr string) (ne
 		}
 	}
 	return nil, firstErr
+}
+
+// IsClusterLocalHost reports whether h names an in-cluster Service: a name
+// under .svc or .svc.cluster.local with at least a service and a namespace
+// label in front (a headless Service's pods, web-0.web.ns.svc, have one more).
+// The egress guard lets plain http reach these; the webhook admits them.
+func IsClusterLocalHost(h string) bool {
+	h = strings.ToLower(strings.TrimSuffix(h, "."))
+	for _, suffix := range []string{".svc.cluster.local", ".svc"} {
+		if name, ok := strings.CutSuffix(h, suffix); ok {
+			labels := strings.Split(name, ".")
+			return len(labels) >= 2 && !slices.Contains(labels, "")
+		}
+	}
+	return false
 }

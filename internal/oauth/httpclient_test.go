@@ -250,3 +250,69 @@ func TestEgressMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Plain http to an in-cluster Service needs no flag (the webhook admits such
+// URLs), but the resolved address is still checked and dialled by IP.
+func TestEgressPlainHTTPToClusterLocalService(t *testing.T) {
+	names := map[string]string{
+		"mcp.tools.svc":               "10.96.0.10",
+		"mcp.tools.svc.cluster.local": "10.96.0.11",
+		"web-0.web.tools.svc":         "10.244.1.7",
+		"evil.tools.svc":              "169.254.169.254",
+		"tools.svc":                   "10.96.0.12",
+	}
+	allowed := []struct{ url, dialed string }{
+		{"http://mcp.tools.svc:8080/mcp", "10.96.0.10:8080"},
+		{"http://mcp.tools.svc.cluster.local/mcp", "10.96.0.11:80"},
+		{"http://web-0.web.tools.svc/mcp", "10.244.1.7:80"},
+	}
+	for _, tc := range allowed {
+		t.Run(tc.url, func(t *testing.T) {
+			var dl dialLog
+			err := get(NewHTTPClient(EgressPolicy{LookupIP: resolver(names), DialContext: dl.dial}), tc.url)
+			if err == nil || ReasonOf(err) == ReasonURLBlocked {
+				t.Fatalf("want the test dialer's refusal, got %v", err)
+			}
+			if d := dl.dialed(); len(d) != 1 || d[0] != tc.dialed {
+				t.Errorf("dialed %v, want [%s]", d, tc.dialed)
+			}
+		})
+	}
+	blockedURLs := []struct{ url, flag string }{
+		{"http://evil.tools.svc/mcp", ""},                              // metadata address behind a Service name
+		{"http://tools.svc/mcp", "--allow-insecure-http"},              // no namespace label: not a Service name
+		{"http://mcp.tools.svc.example.com/", "--allow-insecure-http"}, // only looks like one
+	}
+	for _, tc := range blockedURLs {
+		t.Run(tc.url, func(t *testing.T) {
+			var dl dialLog
+			err := get(NewHTTPClient(EgressPolicy{LookupIP: resolver(names), DialContext: dl.dial}), tc.url)
+			e := wantReason(t, err, ReasonURLBlocked)
+			if d := dl.dialed(); len(d) != 0 {
+				t.Errorf("dialed %v", d)
+			}
+			if tc.flag != "" {
+				mustContain(t, e.Error(), tc.flag)
+			}
+		})
+	}
+}
+
+func TestIsClusterLocalHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"mcp.tools.svc":               true,
+		"MCP.Tools.SVC.":              true,
+		"mcp.tools.svc.cluster.local": true,
+		"web-0.web.tools.svc":         true,
+		"tools.svc":                   false,
+		".tools.svc":                  false,
+		"mcp..svc":                    false,
+		"mcp.tools.svc.example.com":   false,
+		"mcp.tools.cluster.local":     false,
+		"svc":                         false,
+	} {
+		if got := IsClusterLocalHost(h); got != want {
+			t.Errorf("IsClusterLocalHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+}
