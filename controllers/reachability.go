@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
 const (
@@ -41,7 +42,7 @@ func (r *MCPServerReconciler) reconcileReachability(ctx context.Context, s *serv
 		return ctrl.Result{}, nil
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	ctx, cancel := context.WithTimeout(oauth.WithKind(ctx, oauth.KindMCP), probeTimeout)
 	defer cancel()
 	if server.Spec.Auth.Type == mcpv1.AuthTypeOAuth2 {
 		r.probeChallenge(ctx, server)

@@ -59,7 +59,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
 		"Allow outbound OAuth calls to loopback addresses. For tests and the local demo only.")
 	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
-		"Allow outbound OAuth calls over plain http to any host. For tests and the local demo only; in-cluster Service names (*.svc, *.svc.cluster.local) never need it.")
+		"Allow outbound OAuth calls over plain http. For tests and the local demo only.")
 	o.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return o

@@ -59,7 +59,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
 		"Allow outbound OAuth and MCP calls to loopback addresses. For tests and the local demo only.")
 	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
-		"Allow outbound OAuth and MCP calls over plain http to any host. For tests and the local demo only; in-cluster Service names (*.svc, *.svc.cluster.local) never need it.")
+		"Allow outbound OAuth and MCP calls over plain http to any host. For tests and the local demo only; MCP traffic (not OAuth) to in-cluster Service names (*.svc, *.svc.cluster.local) never needs it.")
 	flag.BoolVar(&o.enableWebhooks, "enable-webhooks", true,
 		"Serve the MCPServer admission webhooks (defaulting and validation) on :9443. Turn off for local runs without certificates.")
 	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs",

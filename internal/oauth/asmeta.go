@@ -173,7 +173,7 @@ func checkEndpoints(c *http.Client, doc string, md *AuthServerMetadata) error {
 			return &Error{Reason: ReasonDiscoveryFailed, URL: doc,
 				Message: fmt.Sprintf("authorization server metadata at %s has an invalid %s %q", doc, f.name, truncate(redactURL(f.value), maxQuoted))}
 		}
-		if err := p.checkURL(u); err != nil {
+		if err := p.checkURL(u, KindASMetadata); err != nil {
 			var be *Error
 			errors.As(err, &be)
 			return &Error{Reason: ReasonURLBlocked, URL: be.URL,

@@ -48,7 +48,7 @@ func (e *AuthorizationResponseError) Error() string {
 		}
 		return "the authorization response did not come from the expected authorization server (RFC 9207)"
 	case Denied:
-		msg := fmt.Sprintf("the authorization server refused the authorization: error=%q", truncate(e.Code, 64))
+		msg := fmt.Sprintf("the authorization server refused the authorization: error=%q", upstreamCode(e.Code, e.secrets...))
 		if e.Description != "" {
 			msg += ": " + quoteUpstream(e.Description, e.secrets...)
 		}

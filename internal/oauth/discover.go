@@ -68,7 +68,7 @@ func parseServerURL(c *http.Client, serverURL string) (*url.URL, error) {
 		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(serverURL),
 			Message: fmt.Sprintf("MCP server URL %q is not an absolute http(s) URL; fix spec.url", truncate(redactURL(serverURL), maxQuoted))}
 	}
-	if err := policyOf(c).checkURL(server); err != nil {
+	if err := policyOf(c).checkURL(server, KindMCP); err != nil {
 		return nil, err
 	}
 	return server, nil
@@ -155,6 +155,7 @@ func probeWith(ctx context.Context, c *http.Client, serverURL string, body []byt
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", ProtocolVersion)
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, false, requestError(ReasonDiscoveryFailed, safe, "probing the MCP server at", err)

@@ -134,6 +134,12 @@ func quoteUpstream(s string, secrets ...string) string {
 	return truncate(redact(s, secrets...), maxQuoted)
 }
 
+// upstreamCode is an OAuth error code as quoted back: short, and redacted
+// like a description, since a broken server may echo anything there.
+func upstreamCode(code string, secrets ...string) string {
+	return truncate(redact(code, secrets...), 64)
+}
+
 // redact replaces every occurrence of each non-trivial secret in s.
 func redact(s string, secrets ...string) string {
 	for _, sec := range secrets {

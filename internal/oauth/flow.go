@@ -149,7 +149,7 @@ func fromOAuth2Error(err error, safeURL string, secrets ...string) *TokenError {
 			// x/oauth2 reads a JSON error served as text/plain as a form.
 			code, desc = oauthErrorFields(re.Body)
 		}
-		te := &TokenError{URL: safeURL, Code: truncate(code, 64)}
+		te := &TokenError{URL: safeURL, Code: upstreamCode(code, secrets...)}
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
 		}

@@ -241,6 +241,7 @@ func TestTokenErrors(t *testing.T) {
 		{name: "200 with error", status: 200, body: `{"error":"invalid_grant"}`, invalidGrant: true, code: "invalid_grant"},
 		{name: "200 without access_token", status: 200, body: `{"token_type":"Bearer"}`},
 		{name: "200 malformed", status: 200, body: `{"access_token":`},
+		{name: "secrets echoed in the error code", status: 400, body: `{"error":"refresh-token-XYZ client-secret-ABC"}`, code: "[redacted] [redacted]"},
 		{name: "form-encoded error", status: 400, body: `error=invalid_grant&error_description=expired`, ctype: "application/x-www-form-urlencoded", invalidGrant: true, code: "invalid_grant"},
 	}
 	for _, tc := range tests {
@@ -324,6 +325,19 @@ func TestRevoke(t *testing.T) {
 		if err := Revoke(context.Background(), testClient(), FlowConfig{}, "rt", ""); err != nil {
 			t.Fatal(err)
 		}
+	})
+	t.Run("token echoed in the error code", func(t *testing.T) {
+		ts := newTokenServer(t)
+		ts.handle("/revoke", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"bad token rt-secret-9"}`))
+		})
+		err := Revoke(context.Background(), testClient(), ts.cfg(AuthMethodNone, ""), "rt-secret-9", "")
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		mustNotContain(t, err.Error(), "rt-secret-9")
 	})
 	t.Run("503 transient, token not echoed", func(t *testing.T) {
 		ts := newTokenServer(t)

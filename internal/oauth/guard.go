@@ -30,24 +30,31 @@ var metadataAddrs = []netip.Addr{
 }
 
 var (
-	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
-	sixToFour   = netip.MustParsePrefix("2002::/16")
-	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
+	nat64Prefix      = netip.MustParsePrefix("64:ff9b::/96")
+	nat64LocalPrefix = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215 local-use NAT64
+	ipv4Compatible   = netip.MustParsePrefix("::/96")          // deprecated ::a.b.c.d
+	sixToFour        = netip.MustParsePrefix("2002::/16")
+	teredo           = netip.MustParsePrefix("2001::/32")
+	thisNetwork      = netip.MustParsePrefix("0.0.0.0/8")
 )
 
 // classify says whether ip may be dialled, and why not. IPv4 addresses
-// embedded in IPv6 (mapped, NAT64, 6to4) are judged by the embedded address
-// too, so the guard cannot be sidestepped by spelling an address differently.
+// embedded in IPv6 (mapped, IPv4-compatible, NAT64, 6to4, Teredo) are judged
+// by the embedded address too, so the guard cannot be sidestepped by
+// spelling an address differently.
 func classify(ip netip.Addr) (addrClass, string) {
 	ip = ip.Unmap().WithZone("")
 	if ip.Is6() {
 		b := ip.As16()
 		var embedded netip.Addr
 		switch {
-		case nat64Prefix.Contains(ip):
+		case nat64Prefix.Contains(ip), nat64LocalPrefix.Contains(ip),
+			ipv4Compatible.Contains(ip) && !ip.IsLoopback() && !ip.IsUnspecified():
 			embedded = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
 		case sixToFour.Contains(ip):
 			embedded = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
+		case teredo.Contains(ip): // the client address is stored inverted
+			embedded = netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]})
 		}
 		if embedded.IsValid() {
 			if c, why := classify(embedded); c != addrOK {
@@ -104,14 +111,18 @@ func (b *blockedAddr) Error() string { return "address blocked: " + b.why }
 // checkURL applies the static part of the policy to a URL before any
 // connection is made: the scheme, and the host when it is an IP literal or a
 // localhost name. Names are checked again, after resolution, at dial time.
-func (p EgressPolicy) checkURL(u *url.URL) error {
+// kind is what the request is for: only MCP traffic may use plain http to an
+// in-cluster Service without the flag.
+func (p EgressPolicy) checkURL(u *url.URL, kind RequestKind) error {
 	target := redactURL(u.String())
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
-		// In-cluster Services are often plain http; that traffic stays in the
-		// cluster, so it needs no flag. Their addresses are still checked at dial.
-		if !p.AllowInsecureHTTP && !IsClusterLocalHost(u.Hostname()) {
+		// An in-cluster MCP server (spec.url, admitted by the webhook) is often
+		// plain http and its traffic stays in the cluster. OAuth requests are
+		// not exempt: their URLs come from documents others serve, and they
+		// carry secrets. Addresses are still checked at dial time.
+		if !p.AllowInsecureHTTP && (kind != KindMCP || !IsClusterLocalHost(u.Hostname())) {
 			return blocked(target, "it uses plain http; use an https URL", "--allow-insecure-http")
 		}
 	default:
@@ -207,7 +218,8 @@ func (p EgressPolicy) guardedDial(ctx context.Context, network, addr string) (ne
 // IsClusterLocalHost reports whether h names an in-cluster Service: a name
 // under .svc or .svc.cluster.local with at least a service and a namespace
 // label in front (a headless Service's pods, web-0.web.ns.svc, have one more).
-// The egress guard lets plain http reach these; the webhook admits them.
+// The webhook admits plain http to these; the egress guard lets MCP traffic
+// (not OAuth requests) reach them over plain http.
 func IsClusterLocalHost(h string) bool {
 	h = strings.ToLower(strings.TrimSuffix(h, "."))
 	for _, suffix := range []string{".svc.cluster.local", ".svc"} {

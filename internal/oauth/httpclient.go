@@ -109,7 +109,7 @@ func (p EgressPolicy) checkRedirect(req *http.Request, via []*http.Request) erro
 	if len(via) > MaxRedirects {
 		return fmt.Errorf("stopped after %d redirects", MaxRedirects)
 	}
-	return p.checkURL(req.URL)
+	return p.checkURL(req.URL, kindOf(req.Context()))
 }
 
 // guardTransport checks every request (the first and each redirect hop)
@@ -123,7 +123,7 @@ type guardTransport struct {
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	kind := kindOf(req.Context())
 	start := time.Now()
-	if err := t.policy.checkURL(req.URL); err != nil {
+	if err := t.policy.checkURL(req.URL, kind); err != nil {
 		observeRequest(kind, "blocked", start)
 		if req.Body != nil {
 			_ = req.Body.Close()

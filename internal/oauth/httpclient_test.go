@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -55,8 +56,10 @@ func resolver(m map[string]string) func(context.Context, string) ([]net.IP, erro
 	}
 }
 
-func get(c *http.Client, u string) error {
-	req, _ := http.NewRequestWithContext(WithKind(context.Background(), KindPRM), http.MethodGet, u, nil)
+func get(c *http.Client, u string) error { return getKind(c, KindPRM, u) }
+
+func getKind(c *http.Client, kind RequestKind, u string) error {
+	req, _ := http.NewRequestWithContext(WithKind(context.Background(), kind), http.MethodGet, u, nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		return err
@@ -74,6 +77,9 @@ func TestEgressGuardBlocks(t *testing.T) {
 		"alibaba.evil.test":  "100.100.100.200",
 		"nat64.evil.test":    "64:ff9b::a9fe:a9fe",
 		"mapped.evil.test":   "::ffff:169.254.169.254",
+		"compat.evil.test":   "::a9fe:a9fe",
+		"nat64l.evil.test":   "64:ff9b:1::a9fe:a9fe",
+		"teredo.evil.test":   "2001:0:4136:e378:8000:63bf:5601:5601",
 		"lo.evil.test":       "127.0.0.1",
 		"zero.evil.test":     "0.0.0.0",
 		"mcast.evil.test":    "224.0.0.1",
@@ -92,6 +98,9 @@ func TestEgressGuardBlocks(t *testing.T) {
 		{"Alibaba metadata", testPolicy, "https://alibaba.evil.test/", ""},
 		{"NAT64-embedded metadata", testPolicy, "https://nat64.evil.test/", ""},
 		{"IPv4-mapped metadata", testPolicy, "https://mapped.evil.test/", ""},
+		{"IPv4-compatible metadata", testPolicy, "https://compat.evil.test/", ""},
+		{"local-use NAT64 metadata", testPolicy, "https://nat64l.evil.test/", ""},
+		{"Teredo client metadata", testPolicy, "https://teredo.evil.test/", ""},
 		{"unspecified", testPolicy, "https://zero.evil.test/", ""},
 		{"multicast", testPolicy, "https://mcast.evil.test/", ""},
 		{"IPv6 link-local", testPolicy, "https://ll6.evil.test/", ""},
@@ -251,8 +260,9 @@ func TestEgressMetrics(t *testing.T) {
 	}
 }
 
-// Plain http to an in-cluster Service needs no flag (the webhook admits such
-// URLs), but the resolved address is still checked and dialled by IP.
+// MCP traffic may use plain http to an in-cluster Service without the flag
+// (the webhook admits such a spec.url); the resolved address is still checked
+// and dialled by IP. OAuth requests to the same host stay blocked.
 func TestEgressPlainHTTPToClusterLocalService(t *testing.T) {
 	names := map[string]string{
 		"mcp.tools.svc":               "10.96.0.10",
@@ -261,15 +271,18 @@ func TestEgressPlainHTTPToClusterLocalService(t *testing.T) {
 		"evil.tools.svc":              "169.254.169.254",
 		"tools.svc":                   "10.96.0.12",
 	}
+	policy := func(dl *dialLog) EgressPolicy {
+		return EgressPolicy{LookupIP: resolver(names), DialContext: dl.dial}
+	}
 	allowed := []struct{ url, dialed string }{
 		{"http://mcp.tools.svc:8080/mcp", "10.96.0.10:8080"},
 		{"http://mcp.tools.svc.cluster.local/mcp", "10.96.0.11:80"},
 		{"http://web-0.web.tools.svc/mcp", "10.244.1.7:80"},
 	}
 	for _, tc := range allowed {
-		t.Run(tc.url, func(t *testing.T) {
+		t.Run("mcp "+tc.url, func(t *testing.T) {
 			var dl dialLog
-			err := get(NewHTTPClient(EgressPolicy{LookupIP: resolver(names), DialContext: dl.dial}), tc.url)
+			err := getKind(NewHTTPClient(policy(&dl)), KindMCP, tc.url)
 			if err == nil || ReasonOf(err) == ReasonURLBlocked {
 				t.Fatalf("want the test dialer's refusal, got %v", err)
 			}
@@ -278,15 +291,21 @@ func TestEgressPlainHTTPToClusterLocalService(t *testing.T) {
 			}
 		})
 	}
-	blockedURLs := []struct{ url, flag string }{
-		{"http://evil.tools.svc/mcp", ""},                              // metadata address behind a Service name
-		{"http://tools.svc/mcp", "--allow-insecure-http"},              // no namespace label: not a Service name
-		{"http://mcp.tools.svc.example.com/", "--allow-insecure-http"}, // only looks like one
+	blockedReqs := []struct {
+		kind      RequestKind
+		url, flag string
+	}{
+		{KindMCP, "http://evil.tools.svc/mcp", ""},                              // metadata address behind a Service name
+		{KindMCP, "http://tools.svc/mcp", "--allow-insecure-http"},              // no namespace label: not a Service name
+		{KindMCP, "http://mcp.tools.svc.example.com/", "--allow-insecure-http"}, // only looks like one
+		{KindPRM, "http://mcp.tools.svc/.well-known/oauth-protected-resource", "--allow-insecure-http"},
+		{KindToken, "http://mcp.tools.svc/token", "--allow-insecure-http"},
+		{KindOther, "http://mcp.tools.svc/mcp", "--allow-insecure-http"},
 	}
-	for _, tc := range blockedURLs {
-		t.Run(tc.url, func(t *testing.T) {
+	for _, tc := range blockedReqs {
+		t.Run(string(tc.kind)+" "+tc.url, func(t *testing.T) {
 			var dl dialLog
-			err := get(NewHTTPClient(EgressPolicy{LookupIP: resolver(names), DialContext: dl.dial}), tc.url)
+			err := getKind(NewHTTPClient(policy(&dl)), tc.kind, tc.url)
 			e := wantReason(t, err, ReasonURLBlocked)
 			if d := dl.dialed(); len(d) != 0 {
 				t.Errorf("dialed %v", d)
@@ -314,5 +333,18 @@ func TestIsClusterLocalHost(t *testing.T) {
 		if got := IsClusterLocalHost(h); got != want {
 			t.Errorf("IsClusterLocalHost(%q) = %v, want %v", h, got, want)
 		}
+	}
+}
+
+// The IPv4-compatible range ::/96 holds :: and ::1 too; they keep their own class.
+func TestClassifyIPv6LoopbackAndUnspecified(t *testing.T) {
+	if c, _ := classify(netip.MustParseAddr("::1")); c != addrLoopback {
+		t.Errorf("::1 classified %v, want loopback", c)
+	}
+	if c, _ := classify(netip.MustParseAddr("::")); c != addrForbidden {
+		t.Errorf(":: classified %v, want forbidden", c)
+	}
+	if c, _ := classify(netip.MustParseAddr("2001:0:4136:e378:8000:63bf:3fff:fdd2")); c != addrOK {
+		t.Errorf("Teredo with a public client address classified %v, want OK", c)
 	}
 }

@@ -31,7 +31,7 @@ func Revoke(ctx context.Context, c *http.Client, cfg FlowConfig, token, typeHint
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	code, desc := oauthErrorFields(body)
-	te := &TokenError{URL: redactURL(endpoint), StatusCode: resp.StatusCode, Code: truncate(code, 64), endpoint: what}
+	te := &TokenError{URL: redactURL(endpoint), StatusCode: resp.StatusCode, Code: upstreamCode(code, token, cfg.Client.ClientSecret), endpoint: what}
 	switch {
 	case desc != "":
 		te.Description = quoteUpstream(desc, token, cfg.Client.ClientSecret)

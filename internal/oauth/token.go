@@ -161,7 +161,7 @@ func parseTokenResponse(resp *http.Response, safeURL string, secrets ...string) 
 		decodeErr = json.Unmarshal(body, &tj)
 	}
 	if failed || tj.Error != "" {
-		te := &TokenError{URL: safeURL, StatusCode: resp.StatusCode, Code: truncate(tj.Error, 64)}
+		te := &TokenError{URL: safeURL, StatusCode: resp.StatusCode, Code: upstreamCode(tj.Error, secrets...)}
 		switch {
 		case tj.ErrorDescription != "":
 			te.Description = quoteUpstream(tj.ErrorDescription, secrets...)
