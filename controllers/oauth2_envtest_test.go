@@ -386,12 +386,14 @@ func eventReasons(ns, name string) []string {
 // every reconcile. The returned function stops it and waits for it.
 func startManager(ns string, buf *gbytes.Buffer) func() {
 	GinkgoHelper()
+	cacheOpts := controllers.CacheOptions()
+	cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     scheme,
 		Logger:     zap.New(zap.WriteTo(buf), zap.Level(zapcore.Level(-10))),
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Client:     controllers.ClientOptions(),
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Cache:      cacheOpts,
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())

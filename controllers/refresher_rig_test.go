@@ -114,6 +114,7 @@ func (rg *rig) start() {
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Client:     controllers.ClientOptions(),
+		Cache:      controllers.CacheOptions(),
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -29,6 +31,25 @@ type Config struct {
 // Tests use the same options as production.
 func ClientOptions() client.Options {
 	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}}
+}
+
+// CacheOptions are the manager's cache settings. Every cached object loses
+// its managedFields and kubectl's last-applied-configuration annotation: the
+// metadata-only watch on Secrets sees every Secret in the cluster, and for a
+// Secret created with kubectl apply that annotation holds its data.
+func CacheOptions() cache.Options {
+	return cache.Options{DefaultTransform: stripCachedMetadata}
+}
+
+func stripCachedMetadata(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a[corev1.LastAppliedConfigAnnotation] != "" {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			m.SetAnnotations(a)
+		}
+	}
+	return obj, nil
 }
 
 // SetupWithManager registers every controller of the operator.

@@ -59,6 +59,7 @@ var _ = BeforeSuite(func() {
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Client:  controllers.ClientOptions(),
+		Cache:   controllers.CacheOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controllers.SetupWithManager(ctx, mgr, testConfig())).To(Succeed())

@@ -110,6 +110,7 @@ func run(ctx context.Context, o options) error {
 		LeaderElection:         o.leaderElect,
 		LeaderElectionID:       "mcp-operator.mcpoperator.io",
 		Client:                 controllers.ClientOptions(),
+		Cache:                  controllers.CacheOptions(),
 		WebhookServer: webhook.NewServer(webhook.Options{
 			CertDir: o.webhookCertDir,
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
