@@ -130,8 +130,8 @@ func (r *MCPServerReconciler) writeStatus(ctx context.Context, original, server 
 		return nil
 	}
 	r.recordTransitions(original, server)
-	if err := r.Status().Patch(ctx, server, client.MergeFrom(original)); err != nil {
-		return fmt.Errorf("writing status of MCPServer %s/%s: %w", server.Namespace, server.Name, client.IgnoreNotFound(err))
+	if err := r.Status().Patch(ctx, server, client.MergeFrom(original)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("writing status of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
 	return nil
 }
