@@ -3,6 +3,8 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/httpheader"
 )
 
 // credentialError is a credential problem only the user can fix.
@@ -48,6 +51,9 @@ func (r *MCPServerReconciler) reconcileCredentials(ctx context.Context, s *serve
 			err = &credentialError{mcpv1.ReasonSecretKeyNotFound, fmt.Sprintf(
 				"Secret %s/%s referenced by spec.auth.headers.secretRef has no keys: add one key per header (key = header name, value = header value)",
 				server.Namespace, name)}
+		}
+		if err == nil {
+			err = checkHeaderKeys(server.Namespace, name, data)
 		}
 		if err != nil {
 			return r.credentialsFailed(server, err)
@@ -88,9 +94,27 @@ func (r *MCPServerReconciler) secretData(ctx context.Context, namespace, name, f
 	return secret.Data, nil
 }
 
+// checkHeaderKeys holds a headers Secret to the webhook's header-name rule:
+// the Secret may be created or changed after the MCPServer was admitted.
+func checkHeaderKeys(namespace, name string, data map[string][]byte) error {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		if problem := httpheader.Problem(k, mcpv1.AuthTypeHeaders); problem != "" {
+			return &credentialError{mcpv1.ReasonInvalidHeader, fmt.Sprintf(
+				"Secret %s/%s referenced by spec.auth.headers.secretRef has key %q, which cannot be sent as a header: it %s",
+				namespace, name, k, problem)}
+		}
+	}
+	return nil
+}
+
 // secretValue reads one non-empty key of a referenced Secret.
 func (r *MCPServerReconciler) secretValue(ctx context.Context, namespace string, ref mcpv1.SecretKeySelector, field string) (string, error) {
 	data, err := r.secretData(ctx, namespace, ref.Name, field)
+	if ce, ok := err.(*credentialError); ok && ce.reason == mcpv1.ReasonSecretNotFound {
+		return "", &credentialError{ce.reason, fmt.Sprintf(
+			"Secret %s/%s (key %q) referenced by %s does not exist: create it with that key, or fix the reference",
+			namespace, ref.Name, ref.Key, field)}
+	}
 	if err != nil {
 		return "", err
 	}

@@ -92,7 +92,7 @@ var _ = Describe("Credential resolution", func() {
 			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonSecretNotFound),
 		))
 		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(
-			ContainSubstring("Secret " + ns + "/api-key referenced by spec.auth.apiKey.secretKeyRef does not exist"))
+			ContainSubstring("Secret " + ns + `/api-key (key "key") referenced by spec.auth.apiKey.secretKeyRef does not exist`))
 		Eventually(warningEvents(ns, mcpv1.ReasonSecretNotFound)).ShouldNot(BeEmpty())
 
 		// A Secret without the key: still False, naming the key.
@@ -118,7 +118,7 @@ var _ = Describe("Credential resolution", func() {
 		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 	})
 
-	It("resolves a Headers Secret and reports a Secret with no keys", func() {
+	It("resolves a Headers Secret and reports a Secret with no keys or a key that is no usable header", func() {
 		mcp := mcptest.NewServer("X-Team-Token", "team")
 		DeferCleanup(mcp.Close)
 		ns := newNamespace()
@@ -130,7 +130,14 @@ var _ = Describe("Credential resolution", func() {
 		key := client.ObjectKeyFromObject(s)
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretKeyNotFound))
 
-		secret.StringData = map[string]string{"X-Team-Token": "team"}
+		// Created after admission, so only the reconciler can catch it.
+		secret.Data = map[string][]byte{"Host": []byte("evil.example")}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonInvalidHeader))
+		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(
+			And(ContainSubstring(`key "Host"`), ContainSubstring("hdrs"), Not(ContainSubstring("evil.example"))))
+
+		secret.Data = map[string][]byte{"X-Team-Token": []byte("team")}
 		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
 	})

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/httpheader"
 )
 
 // validateSecretName: a Secret name is a DNS subdomain.
@@ -107,7 +108,7 @@ func headersSecretKeyErrors(secret *corev1.Secret, authType mcpv1.AuthType, path
 	slices.Sort(keys)
 	var errs field.ErrorList
 	for _, k := range keys {
-		if problem := headerNameProblem(k, authType); problem != "" {
+		if problem := httpheader.Problem(k, authType); problem != "" {
 			errs = append(errs, field.Invalid(path, secret.Name, fmt.Sprintf(
 				"key %q of Secret %q is not a usable header name: %s; rename or remove that key in the Secret", k, secret.Name, problem)))
 		}

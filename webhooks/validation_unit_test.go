@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/httpheader"
 )
 
 func TestValidateEndpointURL(t *testing.T) {
@@ -74,9 +75,9 @@ func TestHeaderNameProblem(t *testing.T) {
 		{"X-Key:", mcpv1.AuthTypeAPIKey, "not a valid HTTP header name"},
 		{"", mcpv1.AuthTypeAPIKey, "must not be empty"},
 	} {
-		got := headerNameProblem(c.name, c.authType)
+		got := httpheader.Problem(c.name, c.authType)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
-			t.Errorf("headerNameProblem(%q, %s) = %q, want %q", c.name, c.authType, got, c.want)
+			t.Errorf("Problem(%q, %s) = %q, want %q", c.name, c.authType, got, c.want)
 		}
 	}
 }

@@ -12,13 +12,15 @@ const (
 
 // Reasons for ConditionAuthConfigured.
 const (
-	ReasonNotRequired             = "NotRequired"
-	ReasonSecretsResolved         = "SecretsResolved"
-	ReasonUserIdentityForwarded   = "UserIdentityForwarded"
-	ReasonStaticClient            = "StaticClient"
-	ReasonRegistered              = "Registered"
-	ReasonSecretNotFound          = "SecretNotFound"
-	ReasonSecretKeyNotFound       = "SecretKeyNotFound"
+	ReasonNotRequired           = "NotRequired"
+	ReasonSecretsResolved       = "SecretsResolved"
+	ReasonUserIdentityForwarded = "UserIdentityForwarded"
+	ReasonStaticClient          = "StaticClient"
+	ReasonRegistered            = "Registered"
+	ReasonSecretNotFound        = "SecretNotFound"
+	ReasonSecretKeyNotFound     = "SecretKeyNotFound"
+	// ReasonInvalidHeader: a headers Secret has a key that is no usable header name.
+	ReasonInvalidHeader           = "InvalidHeader"
 	ReasonDiscoveryFailed         = "DiscoveryFailed"
 	ReasonRegistrationUnsupported = "RegistrationUnsupported"
 	ReasonRegistrationFailed      = "RegistrationFailed"
