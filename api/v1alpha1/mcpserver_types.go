@@ -72,7 +72,7 @@ type MCPServerSpec struct {
 	// iconURL is an absolute https URL of an icon shown next to the server.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https'",message="iconURL must be an absolute https URL"
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() == 'https' && size(url(self).getHostname()) > 0",message="iconURL must be an absolute https URL with a host"
 	IconURL string `json:"iconURL,omitempty"`
 
 	// url is the MCP endpoint, an absolute http(s) URL such as
@@ -197,13 +197,13 @@ type OAuth2Auth struct {
 	// authorizationURL is the pre-registered client's authorization endpoint.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="authorizationURL must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHostname()) > 0)",message="authorizationURL must be an absolute http or https URL with a host"
 	AuthorizationURL string `json:"authorizationURL,omitempty"`
 
 	// tokenURL is the pre-registered client's token endpoint.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="tokenURL must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHostname()) > 0)",message="tokenURL must be an absolute http or https URL with a host"
 	TokenURL string `json:"tokenURL,omitempty"`
 
 	// scopes to request. Empty: the scopes the server asks for in its 401

@@ -67,6 +67,8 @@ var _ = Describe("MCPServer validation", func() {
 			"spec.auth", "auth.apiKey must be set"),
 		Entry("Headers without its block", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = mcpv1.AuthTypeHeaders },
 			"spec.auth", "auth.headers must be set"),
+		Entry("UserOIDC without its block", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = mcpv1.AuthTypeUserOIDC },
+			"spec.auth", "auth.userOIDC must be set"),
 		Entry("None with an apiKey block", func(s *mcpv1.MCPServer) {
 			s.Spec.Auth.APIKey = &mcpv1.APIKeyAuth{Header: "X-API-Key", SecretKeyRef: secretKey("k", "key")}
 		}, "spec.auth", "absent otherwise"),
@@ -89,6 +91,12 @@ var _ = Describe("MCPServer validation", func() {
 			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
 				ClientID: "abc", AuthorizationURL: "https://as.example/authorize", TokenURL: "token"}}
 		}, "spec.auth.oauth2.tokenURL", "absolute http or https URL"),
+		Entry("OAuth2 authorizationURL without a host", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ClientID: "abc", AuthorizationURL: "https:///authorize", TokenURL: "https://as.example/token"}}
+		}, "spec.auth.oauth2.authorizationURL", "with a host"),
+		Entry("iconURL without a host", func(s *mcpv1.MCPServer) { s.Spec.IconURL = "https:///i.png" },
+			"spec.iconURL", "with a host"),
 		Entry("too many OAuth2 scopes", func(s *mcpv1.MCPServer) {
 			scopes := make([]string, 65)
 			for i := range scopes {
