@@ -21,6 +21,9 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.6}
 cache=${MCP_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcp-operator}
 dir="$cache/envtest/$KUBE_VERSION"
 mkdir -p "$dir"
+# One build at a time: parallel test packages may call this script together.
+exec 9>"$dir/.lock"
+flock 9
 
 log() { echo "envtest-assets: $*" >&2; }
 
