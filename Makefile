@@ -70,6 +70,12 @@ build: ## Build the manager and callback binaries into bin/.
 
 ##@ Deployment
 
+IMG ?= mcp-operator:latest
+
+.PHONY: docker-build
+docker-build: ## Build the image holding /manager and /callback (needs a Docker engine; none runs on the dev VMs).
+	docker build -t $(IMG) .
+
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
 	kubectl apply -k config/crd
