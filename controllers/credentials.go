@@ -46,7 +46,7 @@ func (r *MCPServerReconciler) reconcileCredentials(ctx context.Context, s *serve
 			fmt.Sprintf("API key read from Secret %s key %s", ref.Name, ref.Key))
 	case mcpv1.AuthTypeHeaders:
 		name := auth.Headers.SecretRef.Name
-		data, err := r.secretData(ctx, server.Namespace, name, "spec.auth.headers.secretRef")
+		data, err := r.secretData(ctx, server.Namespace, name, "referenced by spec.auth.headers.secretRef")
 		if err == nil && len(data) == 0 {
 			err = &credentialError{mcpv1.ReasonSecretKeyNotFound, fmt.Sprintf(
 				"Secret %s/%s referenced by spec.auth.headers.secretRef has no keys: add one key per header (key = header name, value = header value)",
@@ -80,16 +80,17 @@ func (r *MCPServerReconciler) credentialsFailed(server *mcpv1.MCPServer, err err
 	return ctrl.Result{}, err
 }
 
-// secretData reads a referenced Secret straight from the API server.
-func (r *MCPServerReconciler) secretData(ctx context.Context, namespace, name, field string) (map[string][]byte, error) {
+// secretData reads a referenced Secret straight from the API server. usage
+// says where it is referenced from, e.g. `(key "token") referenced by spec.auth.apiKey.secretKeyRef`.
+func (r *MCPServerReconciler) secretData(ctx context.Context, namespace, name, usage string) (map[string][]byte, error) {
 	secret := &corev1.Secret{}
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, secret)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, &credentialError{mcpv1.ReasonSecretNotFound, fmt.Sprintf(
-			"Secret %s/%s referenced by %s does not exist: create it, or fix the reference", namespace, name, field)}
+			"Secret %s/%s %s does not exist: create it, or fix the reference", namespace, name, usage)}
 	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s/%s referenced by %s: %w", namespace, name, field, err)
+		return nil, fmt.Errorf("reading Secret %s/%s %s: %w", namespace, name, usage, err)
 	}
 	return secret.Data, nil
 }
@@ -109,12 +110,7 @@ func checkHeaderKeys(namespace, name string, data map[string][]byte) error {
 
 // secretValue reads one non-empty key of a referenced Secret.
 func (r *MCPServerReconciler) secretValue(ctx context.Context, namespace string, ref mcpv1.SecretKeySelector, field string) (string, error) {
-	data, err := r.secretData(ctx, namespace, ref.Name, field)
-	if ce, ok := err.(*credentialError); ok && ce.reason == mcpv1.ReasonSecretNotFound {
-		return "", &credentialError{ce.reason, fmt.Sprintf(
-			"Secret %s/%s (key %q) referenced by %s does not exist: create it with that key, or fix the reference",
-			namespace, ref.Name, ref.Key, field)}
-	}
+	data, err := r.secretData(ctx, namespace, ref.Name, fmt.Sprintf("(key %q) referenced by %s", ref.Key, field))
 	if err != nil {
 		return "", err
 	}
