@@ -28,7 +28,9 @@ func (r *MCPServerReconciler) ensureClient(ctx context.Context, run *oauth2Run) 
 			return err
 		}
 		if run.discovery == nil {
-			return nil // transient failure, current client kept
+			// Transient failure of a settled server (it has a client): keep it.
+			run.client = run.current
+			return nil
 		}
 		if why = replaceReason(run); why == "" {
 			run.client = run.current
