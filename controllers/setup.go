@@ -1,7 +1,10 @@
+// Package controllers wires mcp-operator's controllers into a manager:
+// every controller, cache and client option is set up here.
 package controllers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,6 +14,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
+	"github.com/mcp-operator/mcp-operator/controllers/tokenrefresh"
 )
 
 // Config is what the manager binary decides for the controllers.
@@ -52,12 +58,30 @@ func stripCachedMetadata(obj any) (any, error) {
 	return obj, nil
 }
 
-// SetupWithManager registers every controller of the operator.
+// SetupWithManager registers every controller of the operator: the
+// MCPServer reconciler, the token refresher and the connected-users counter.
+// The last two share one cache that holds only the operator's token Secrets.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	if err := setupTokenRefresher(mgr, cfg); err != nil {
+	tokens, err := tokenrefresh.NewTokenCache(mgr)
+	if err != nil {
+		return fmt.Errorf("creating the token Secret cache: %w", err)
+	}
+	if err := mgr.Add(tokens); err != nil {
+		return fmt.Errorf("adding the token Secret cache to the manager: %w", err)
+	}
+	if err := (&tokenrefresh.Refresher{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder("mcp-operator-refresher"),
+		HTTPClient: cfg.HTTPClient,
+		Clock:      cfg.Clock,
+	}).SetupWithManager(mgr, tokens); err != nil {
 		return err
 	}
-	return (&MCPServerReconciler{
+	if err := (&tokenrefresh.ConnectedUsers{Client: mgr.GetClient()}).SetupWithManager(mgr, tokens); err != nil {
+		return fmt.Errorf("creating the connected-users counter: %w", err)
+	}
+	return (&mcpserver.Reconciler{
 		Client:              mgr.GetClient(),
 		APIReader:           mgr.GetAPIReader(),
 		Recorder:            mgr.GetEventRecorder("mcp-operator"),

@@ -1,0 +1,158 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+)
+
+// Event reasons of cleanup actions (not condition transitions).
+const (
+	eventClientRemoved          = "OAuth2ClientRemoved"
+	eventRegistrationDeleted    = "RegistrationDeleted"
+	eventRegistrationNotDeleted = "RegistrationNotDeleted"
+)
+
+// deleteRetryWindow bounds how long deletion waits for the authorization
+// server to accept the RFC 7592 DELETE before it gives up and lets the
+// MCPServer go: deletion never hangs forever on a remote outage.
+const deleteRetryWindow = 2 * time.Minute
+
+// reconcileOAuth2Removal makes sure nothing of an OAuth2 configuration stays
+// in effect once spec.auth.type is no longer OAuth2: the registration is
+// deleted, the client Secret and the users' token Secrets are removed, and
+// status.oauth2 is cleared.
+func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope) (ctrl.Result, error) {
+	server := s.server
+	if server.Spec.Auth.Type == mcpv1.AuthTypeOAuth2 {
+		return ctrl.Result{}, nil
+	}
+	secret, err := r.getClientSecret(ctx, server)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if secret != nil && !ownClientSecret(secret, server) {
+		secret = nil // not ours: leave it alone
+	}
+	if secret == nil && server.Status.OAuth2 == nil {
+		return ctrl.Result{}, nil
+	}
+	var cl *oauth.Client
+	if secret != nil {
+		c := serverconfig.ClientFromSecret(secret)
+		cl = &c
+	}
+	if err := r.retireClient(ctx, server, cl, fmt.Sprintf("spec.auth.type changed to %s", server.Spec.Auth.Type)); err != nil {
+		return ctrl.Result{}, err
+	}
+	server.Status.OAuth2 = nil
+	return ctrl.Result{}, nil
+}
+
+// retireClient ends an OAuth client's life for this server: its
+// registration is deleted (RFC 7592, when we hold its management
+// credentials; a failure is reported but does not block), then the users'
+// token Secrets and finally the client Secret, which is the record of what
+// is left to clean, are removed. A Normal event says what happened.
+func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, why string) error {
+	done := "removed"
+	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
+		if err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl); err != nil {
+			r.event(server, corev1.EventTypeWarning, eventRegistrationNotDeleted, fmt.Sprintf(
+				"Could not delete the registration of client %s at %s: %s. Delete the client in the provider's console",
+				cl.ClientID, redactURL(cl.RegistrationClientURI), truncate(err.Error(), 600)))
+		} else {
+			done = "deleted its registration and removed"
+		}
+	}
+	n, err := r.deleteTokenSecrets(ctx, server)
+	if err != nil {
+		return err
+	}
+	key := client.ObjectKey{Namespace: server.Namespace, Name: mcpv1.ClientSecretName(server.Name)}
+	if cl != nil {
+		old := &corev1.Secret{}
+		old.Namespace, old.Name = key.Namespace, key.Name
+		if err := r.Delete(ctx, old); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting OAuth client Secret %s: %w", key, err)
+		}
+	}
+	what := "the previous OAuth configuration"
+	if cl != nil {
+		what = fmt.Sprintf("OAuth client %s of %s", cl.ClientID, redactURL(cl.Issuer))
+	}
+	r.event(server, corev1.EventTypeNormal, eventClientRemoved, fmt.Sprintf(
+		"Retired %s because %s: %s client Secret %s and %d user token Secret(s); users connect again",
+		what, why, done, key.Name, n))
+	ctrl.LoggerFrom(ctx).Info("Retired OAuth client", "why", why, "tokenSecrets", n)
+	return nil
+}
+
+// deleteTokenSecrets removes every user's token Secret of the server. They
+// are listed from the API server (the manager does not cache Secrets).
+func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPServer) (int, error) {
+	list := &corev1.SecretList{}
+	if err := r.APIReader.List(ctx, list, client.InNamespace(server.Namespace),
+		client.MatchingLabels{mcpv1.LabelServer: server.Name}); err != nil {
+		return 0, fmt.Errorf("listing token Secrets of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
+	}
+	n := 0
+	for i := range list.Items {
+		secret := &list.Items[i]
+		if secret.Type != mcpv1.SecretTypeUserToken {
+			continue
+		}
+		if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
+			return n, fmt.Errorf("deleting token Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// deleteRegistrationOnDelete deletes the server's registration (RFC 7592)
+// before the finalizer is released. Transient failures are retried with
+// backoff for deleteRetryWindow after the deletion began; then, or at once
+// for a permanent failure, a Warning event names the client to delete by
+// hand and the MCPServer is let go.
+func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcpv1.MCPServer) error {
+	secret, err := r.getClientSecret(ctx, server)
+	if err != nil || secret == nil || !ownClientSecret(secret, server) {
+		return err
+	}
+	cl := serverconfig.ClientFromSecret(secret)
+	if cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
+		return nil
+	}
+	err = oauth.DeleteRegistration(ctx, r.HTTPClient, &cl)
+	if err == nil {
+		r.event(server, corev1.EventTypeNormal, eventRegistrationDeleted, fmt.Sprintf(
+			"Deleted the registration of client %s at %s", cl.ClientID, redactURL(cl.RegistrationClientURI)))
+		return nil
+	}
+	since := time.Since(server.DeletionTimestamp.Time)
+	if oauth.IsTransient(err) && since < deleteRetryWindow {
+		return fmt.Errorf("deleting the OAuth client registration of MCPServer %s/%s (retrying for %s): %w",
+			server.Namespace, server.Name, (deleteRetryWindow - since).Round(time.Second), err)
+	}
+	r.event(server, corev1.EventTypeWarning, eventRegistrationNotDeleted, fmt.Sprintf(
+		"Gave up deleting the registration of client %s at %s: %s. The MCPServer is deleted anyway; delete the client in the provider's console",
+		cl.ClientID, redactURL(cl.RegistrationClientURI), truncate(err.Error(), 600)))
+	return nil
+}
+
+// event records an event when a recorder is configured.
+func (r *Reconciler) event(server *mcpv1.MCPServer, eventType, reason, note string) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(server, nil, eventType, reason, reason, "%s", truncate(note, 1000))
+	}
+}

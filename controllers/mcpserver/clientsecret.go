@@ -1,0 +1,141 @@
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+)
+
+// loadClientSecret reads the server's client Secret straight from the API
+// server (Secrets are not cached), so a restarted manager reuses the
+// registration it made before.
+func (r *Reconciler) loadClientSecret(ctx context.Context, run *oauth2Run) error {
+	server := run.server
+	run.invalidClient = server.Annotations[mcpv1.AnnotationClientInvalid]
+	secret, err := r.getClientSecret(ctx, server)
+	if err != nil || secret == nil {
+		return err
+	}
+	if !ownClientSecret(secret, server) {
+		return &credentialError{mcpv1.ReasonClientSecretConflict, fmt.Sprintf(
+			"Secret %s/%s exists but is not an OAuth client Secret (type %s) owned by this MCPServer: delete or rename it so the operator can store the client there",
+			secret.Namespace, secret.Name, mcpv1.SecretTypeOAuth2Client)}
+	}
+	cl := serverconfig.ClientFromSecret(secret)
+	run.secret, run.current = secret, &cl
+	run.currentRedirect = string(secret.Data[mcpv1.ClientKeyRedirectURI])
+	return nil
+}
+
+// getClientSecret returns the server's <name>-oauth2-client Secret, nil when
+// there is none.
+func (r *Reconciler) getClientSecret(ctx context.Context, server *mcpv1.MCPServer) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: server.Namespace, Name: mcpv1.ClientSecretName(server.Name)}
+	if err := r.APIReader.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading OAuth client Secret %s: %w", key, err)
+	}
+	return secret, nil
+}
+
+// ownClientSecret: our type and controlled by this very MCPServer (UID).
+func ownClientSecret(secret *corev1.Secret, server *mcpv1.MCPServer) bool {
+	return secret.Type == mcpv1.SecretTypeOAuth2Client && metav1.IsControlledBy(secret, server)
+}
+
+// writeClientSecret stores the client in <name>-oauth2-client, for every
+// registration method, when its content changed. A client registered in
+// this reconcile that cannot be stored is deleted again (best effort), so a
+// failed write does not leave an orphaned registration behind.
+func (r *Reconciler) writeClientSecret(ctx context.Context, run *oauth2Run) error {
+	data := serverconfig.ClientSecretData(run.client, run.redirectURI)
+	if run.secret != nil && maps.EqualFunc(run.secret.Data, data, bytes.Equal) {
+		return nil
+	}
+	err := r.storeClientSecret(ctx, run.server, run.secret, data)
+	if err != nil {
+		if run.newClient {
+			_ = oauth.DeleteRegistration(ctx, r.HTTPClient, run.client)
+		}
+		return err
+	}
+	if run.newClient && run.client.Method == oauth.MethodStatic {
+		// Register counts CIMD and DCR itself.
+		oauth.RecordRegistration(oauth.MethodStatic, nil)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Stored OAuth client Secret", "secret", mcpv1.ClientSecretName(run.server.Name),
+		"method", run.client.Method, "clientID", run.client.ClientID)
+	return nil
+}
+
+// storeClientSecret creates the Secret, or updates the one read at the start
+// of the reconcile (optimistic concurrency through its resourceVersion).
+func (r *Reconciler) storeClientSecret(ctx context.Context, server *mcpv1.MCPServer, existing *corev1.Secret, data map[string][]byte) error {
+	secret := existing
+	if secret == nil {
+		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: server.Namespace, Name: mcpv1.ClientSecretName(server.Name)}}
+		if err := controllerutil.SetControllerReference(server, secret, r.Scheme()); err != nil {
+			return fmt.Errorf("owning OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		}
+	}
+	if secret.Labels == nil {
+		secret.Labels = map[string]string{}
+	}
+	secret.Labels[mcpv1.LabelManagedBy] = mcpv1.ManagedByValue
+	secret.Labels[mcpv1.LabelServer] = server.Name
+	secret.Type = mcpv1.SecretTypeOAuth2Client
+	secret.Data = data
+
+	var err error
+	if existing == nil {
+		err = r.Create(ctx, secret)
+	} else {
+		err = r.Update(ctx, secret)
+	}
+	if err != nil {
+		return fmt.Errorf("writing OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	return nil
+}
+
+// clearClientInvalid removes the client-invalid annotation once it has been
+// acted upon (or names a client no longer in use). The JSON patch tests the
+// value first, so a newer report made meanwhile is not lost. The patch goes
+// to a copy: the server object in hand carries this reconcile's status.
+func (r *Reconciler) clearClientInvalid(ctx context.Context, run *oauth2Run) error {
+	if _, ok := run.server.Annotations[mcpv1.AnnotationClientInvalid]; !ok {
+		return nil
+	}
+	path := "/metadata/annotations/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(mcpv1.AnnotationClientInvalid)
+	patch, err := json.Marshal([]map[string]string{
+		{"op": "test", "path": path, "value": run.invalidClient},
+		{"op": "remove", "path": path},
+	})
+	if err != nil {
+		return fmt.Errorf("encoding annotation patch: %w", err)
+	}
+	obj := run.server.DeepCopy()
+	if err := r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing annotation %s from MCPServer %s/%s: %w",
+			mcpv1.AnnotationClientInvalid, run.server.Namespace, run.server.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+// Package mcpserver holds the MCPServer reconciler: it resolves an
+// MCPServer's credentials, probes the server and reports both in status.
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+)
+
+// Reconciler resolves an MCPServer's credentials, probes the server
+// and reports both in status.
+type Reconciler struct {
+	client.Client
+	// APIReader reads user-referenced Secrets straight from the API server,
+	// so the operator never caches every Secret in the cluster.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	// HTTPClient is the egress-guarded client for every outbound call.
+	HTTPClient *http.Client
+	// ResyncInterval is how often a healthy server is probed again.
+	ResyncInterval time.Duration
+	// CallbackURL is the callback server's public base URL; OAuth2 redirect
+	// URIs and Client ID Metadata Document URLs are derived from it.
+	CallbackURL string
+	// RediscoveryInterval is how often an OAuth2 server's authorization
+	// server is discovered again (jittered); 0 means 24 h.
+	RediscoveryInterval time.Duration
+}
+
+// serverScope carries what one reconcile learns from step to step.
+type serverScope struct {
+	server *mcpv1.MCPServer
+	// headers are the resolved static credentials sent when probing.
+	headers http.Header
+}
+
+// step is one named phase of a reconcile; each owns one condition.
+type step func(ctx context.Context, s *serverScope) (ctrl.Result, error)
+
+// +kubebuilder:rbac:groups=mcpoperator.io,resources=mcpservers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mcpoperator.io,resources=mcpservers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=mcpoperator.io,resources=mcpservers/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one MCPServer's status in line with the world.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	ctx = logsafe.WithoutBodyDumps(ctx)
+	server := &mcpv1.MCPServer{}
+	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	if !server.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, server)
+	}
+	if !controllerutil.ContainsFinalizer(server, mcpv1.Finalizer) {
+		patch := client.MergeFrom(server.DeepCopy())
+		controllerutil.AddFinalizer(server, mcpv1.Finalizer)
+		if err := r.Patch(ctx, server, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer to MCPServer %s: %w", req, err)
+		}
+	}
+
+	original := server.DeepCopy()
+	defer func() {
+		if err := r.writeStatus(ctx, original, server); err != nil {
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		}
+	}()
+
+	s := &serverScope{server: server, headers: http.Header{}}
+	return runSteps(ctx, s,
+		r.reconcileOAuth2Removal,
+		r.reconcileCredentials,
+		r.reconcileReachability,
+	)
+}
+
+// runSteps runs steps in order, stops at the first error and returns the
+// soonest requeue any step asked for.
+func runSteps(ctx context.Context, s *serverScope, steps ...step) (ctrl.Result, error) {
+	var result ctrl.Result
+	for _, st := range steps {
+		res, err := st(ctx, s)
+		if err != nil {
+			return res, err
+		}
+		if res.RequeueAfter > 0 && (result.RequeueAfter == 0 || res.RequeueAfter < result.RequeueAfter) {
+			result.RequeueAfter = res.RequeueAfter
+		}
+	}
+	return result, nil
+}
+
+// reconcileDelete cleans up behind the finalizer, then releases it.
+func (r *Reconciler) reconcileDelete(ctx context.Context, server *mcpv1.MCPServer) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(server, mcpv1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if err := r.deleteRegistrationOnDelete(ctx, server); err != nil {
+		return ctrl.Result{}, err
+	}
+	patch := client.MergeFrom(server.DeepCopy())
+	controllerutil.RemoveFinalizer(server, mcpv1.Finalizer)
+	if err := r.Patch(ctx, server, patch); err != nil {
+		return ctrl.Result{}, fmt.Errorf("removing finalizer from MCPServer %s/%s: %w", server.Namespace, server.Name, err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// writeStatus computes the summary, emits events for condition transitions
+// and patches status only when something changed.
+func (r *Reconciler) writeStatus(ctx context.Context, original, server *mcpv1.MCPServer) error {
+	summarize(server)
+	if equality.Semantic.DeepEqual(original.Status, server.Status) {
+		return nil
+	}
+	r.recordTransitions(original, server)
+	if err := r.Status().Patch(ctx, server, client.MergeFrom(original)); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("writing status of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller, its index and its watches.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &mcpv1.MCPServer{}, secretRefIndex, indexSecretRefs); err != nil {
+		return fmt.Errorf("indexing MCPServers by referenced Secret: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&mcpv1.MCPServer{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{},
+			predicate.AnnotationChangedPredicate{},
+		))).
+		// Metadata only: a Secret's name and owner are enough to find the
+		// MCPServers that care, and no Secret data is cached.
+		WatchesMetadata(&corev1.Secret{}, r.secretHandler()).
+		Named("mcpserver").
+		Complete(r)
+}

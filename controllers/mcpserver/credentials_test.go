@@ -1,0 +1,210 @@
+package mcpserver_test
+
+import (
+	"context"
+
+	"sync/atomic"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
+	"github.com/mcp-operator/mcp-operator/test/mcptest"
+)
+
+func condition(s *mcpv1.MCPServer, t string) *metav1.Condition {
+	return meta.FindStatusCondition(s.Status.Conditions, t)
+}
+
+// get re-reads a server for Eventually.
+func get(key client.ObjectKey) func(Gomega) *mcpv1.MCPServer {
+	return func(g Gomega) *mcpv1.MCPServer {
+		s := &mcpv1.MCPServer{}
+		g.Expect(k8sClient.Get(ctx, key, s)).To(Succeed())
+		return s
+	}
+}
+
+func haveCondition(t string, status metav1.ConditionStatus, reason string) OmegaMatcher {
+	return WithTransform(func(s *mcpv1.MCPServer) *metav1.Condition { return condition(s, t) },
+		And(Not(BeNil()), HaveField("Status", status), HaveField("Reason", reason)))
+}
+
+func newServer(ns, name, url string, auth mcpv1.Auth) *mcpv1.MCPServer {
+	return &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       mcpv1.MCPServerSpec{DisplayName: name, URL: url, Auth: auth},
+	}
+}
+
+func warningEvents(ns, reason string) func(Gomega) []eventsv1.Event {
+	return func(g Gomega) []eventsv1.Event {
+		list := &eventsv1.EventList{}
+		g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		var out []eventsv1.Event
+		for _, e := range list.Items {
+			if e.Type == corev1.EventTypeWarning && e.Reason == reason {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+}
+
+var _ = Describe("Credential resolution", func() {
+	It("marks a None server ready, with its server info and filtered tools", func() {
+		mcp := mcptest.NewServer("", "")
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		s := newServer(ns, "open", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s.Spec.Tools = &mcpv1.ToolFilter{Deny: []string{"shout"}}
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+
+		Eventually(get(client.ObjectKeyFromObject(s))).Should(And(
+			haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonNotRequired),
+			haveCondition(mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonConnected),
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady),
+			HaveField("Status.Server.Name", "mcptest"),
+			HaveField("Status.Tools", ConsistOf("greet", "whisper")),
+		))
+	})
+
+	It("goes False while an APIKey Secret is missing and True once it appears, without a resync", func() {
+		mcp := mcptest.NewServer("X-API-Key", "s3cr3t-value")
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		s := newServer(ns, "keyed", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey, APIKey: &mcpv1.APIKeyAuth{
+			Header: "X-API-Key", SecretKeyRef: mcpv1.SecretKeySelector{Name: "api-key", Key: "key"}}})
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+
+		Eventually(get(key)).Should(And(
+			haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretNotFound),
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonSecretNotFound),
+		))
+		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(
+			ContainSubstring("Secret " + ns + `/api-key (key "key") referenced by spec.auth.apiKey.secretKeyRef does not exist`))
+		Eventually(warningEvents(ns, mcpv1.ReasonSecretNotFound)).ShouldNot(BeEmpty())
+
+		// A Secret without the key: still False, naming the key.
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api-key"},
+			StringData: map[string]string{"other": "x"}}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretKeyNotFound))
+		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(ContainSubstring(`key "key"`))
+
+		secret.StringData = map[string]string{"key": "s3cr3t-value"}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(get(key)).Should(And(
+			haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonSecretsResolved),
+			haveCondition(mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonConnected),
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady),
+		))
+
+		got := get(key)(Default)
+		for _, c := range got.Status.Conditions {
+			Expect(c.ObservedGeneration).To(Equal(got.Generation), "condition %s", c.Type)
+			Expect(c.Message).NotTo(ContainSubstring("s3cr3t-value"))
+		}
+		Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+	})
+
+	It("resolves a Headers Secret and reports a Secret with no keys or a key that is no usable header", func() {
+		mcp := mcptest.NewServer("X-Team-Token", "team")
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hdrs"}}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		s := newServer(ns, "headers", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
+			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "hdrs"}}})
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretKeyNotFound))
+
+		// Created after admission, so only the reconciler can catch it.
+		secret.Data = map[string][]byte{"Host": []byte("evil.example")}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonInvalidHeader))
+		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(
+			And(ContainSubstring(`key "Host"`), ContainSubstring("hdrs"), Not(ContainSubstring("evil.example"))))
+
+		secret.Data = map[string][]byte{"X-Team-Token": []byte("team")}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
+	})
+
+	It("says so when a server is disabled, and does not probe it", func() {
+		ns := newNamespace()
+		s := newServer(ns, "off", "http://127.0.0.1:1/mcp", mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s.Spec.Enabled = ptr.To(false)
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		Eventually(get(client.ObjectKeyFromObject(s))).Should(And(
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonDisabled),
+			haveCondition(mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped),
+		))
+	})
+
+	It("reports an unreachable server as False with the URL", func() {
+		ns := newNamespace()
+		s := newServer(ns, "down", "http://127.0.0.1:1/mcp", mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonUnreachable))
+		Expect(condition(get(key)(Default), mcpv1.ConditionReachable).Message).To(ContainSubstring("http://127.0.0.1:1/mcp"))
+	})
+
+	It("writes nothing on a second reconcile when nothing changed", func() {
+		mcp := mcptest.NewServer("", "")
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		s := newServer(ns, "steady", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
+
+		var writes atomic.Int32
+		count := func() { writes.Add(1) }
+		counting := interceptor.NewClient(k8sClient, interceptor.Funcs{
+			Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
+				count()
+				return c.Create(ctx, o, opts...)
+			},
+			Update: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.UpdateOption) error {
+				count()
+				return c.Update(ctx, o, opts...)
+			},
+			Patch: func(ctx context.Context, c client.WithWatch, o client.Object, p client.Patch, opts ...client.PatchOption) error {
+				count()
+				return c.Patch(ctx, o, p, opts...)
+			},
+			Delete: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.DeleteOption) error {
+				count()
+				return c.Delete(ctx, o, opts...)
+			},
+			SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
+				count()
+				return c.SubResource(sub).Update(ctx, o, opts...)
+			},
+			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, o client.Object, p client.Patch, opts ...client.SubResourcePatchOption) error {
+				count()
+				return c.SubResource(sub).Patch(ctx, o, p, opts...)
+			},
+		})
+		cfg := testConfig()
+		r := &mcpserver.Reconciler{Client: counting, APIReader: k8sClient, HTTPClient: cfg.HTTPClient}
+		for range 2 {
+			_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(writes.Load()).To(BeZero())
+	})
+})

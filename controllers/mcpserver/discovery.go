@@ -1,0 +1,143 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+)
+
+// defaultRediscoveryInterval is how often a configured server's
+// authorization server is discovered again, to notice moved endpoints.
+const defaultRediscoveryInterval = 24 * time.Hour
+
+// deriveCallbackURLs derives the redirect URI (and, for an https callback
+// URL, the Client ID Metadata Document URL) from --callback-url, through the
+// functions the callback server uses too: <base>/callback/<ns>/<name> and
+// <base>/client-metadata/<ns>/<name>.json.
+func (r *Reconciler) deriveCallbackURLs(_ context.Context, run *oauth2Run) error {
+	ns, name := run.server.Namespace, run.server.Name
+	if r.CallbackURL == "" {
+		return &credentialError{mcpv1.ReasonCallbackURLMissing,
+			"The operator has no callback URL, so it cannot give this OAuth2 server a redirect URI: " +
+				"start the manager with --callback-url set to the callback server's public base URL (e.g. https://chat.example.com/mcp-auth)"}
+	}
+	run.redirectURI = mcpauth.RedirectURI(r.CallbackURL, ns, name)
+	if err := oauth.ValidateRedirectURI(run.redirectURI); err != nil {
+		return &credentialError{mcpv1.ReasonCallbackURLInvalid, fmt.Sprintf(
+			"--callback-url %s gives an unusable redirect URI (%s): restart the manager with an https --callback-url (plain http only on a loopback host)",
+			redactURL(r.CallbackURL), err)}
+	}
+	if strings.HasPrefix(r.CallbackURL, "https://") {
+		run.cimdURL = mcpauth.ClientMetadataURL(r.CallbackURL, ns, name)
+	}
+	return nil
+}
+
+// discover runs discovery when it is due. A pre-registered client does not
+// depend on it: its failure is then only logged. A transient failure of a
+// periodic re-discovery keeps the working configuration in effect and is
+// retried at the next resync.
+func (r *Reconciler) discover(ctx context.Context, run *oauth2Run) error {
+	if !r.discoveryDue(run) {
+		return nil
+	}
+	return r.runDiscovery(ctx, run)
+}
+
+func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
+	server := run.server
+	d, err := oauth.Discover(ctx, r.HTTPClient, server.Spec.URL)
+	if err == nil {
+		run.discovery, run.discoveryAttempted = d, true
+		return nil
+	}
+	log := ctrl.LoggerFrom(ctx)
+	switch {
+	case isStatic(server):
+		log.V(1).Info("Discovery failed; the pre-registered client is used with the endpoints from spec",
+			"reason", oauth.ReasonOf(err), "error", err.Error())
+		run.discoveryAttempted = true
+		return nil
+	case oauth.IsTransient(err) && settled(run):
+		log.Info("Re-discovery failed; keeping the current OAuth configuration", "reason", oauth.ReasonOf(err), "error", err.Error())
+		if r.Recorder != nil {
+			r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, string(oauth.ReasonOf(err)), "Discover",
+				"Periodic re-discovery failed, the current OAuth configuration stays in effect: %s", truncate(err.Error(), 900))
+		}
+		return nil
+	}
+	return err
+}
+
+// settled reports whether the server's OAuth configuration is complete and
+// current apart from its age: AuthConfigured True for this generation, a
+// client Secret, the same redirect URI and no invalid_client report.
+func settled(run *oauth2Run) bool {
+	server, st := run.server, run.server.Status.OAuth2
+	c := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionAuthConfigured)
+	return st != nil && st.LastDiscoveryTime != nil && run.secret != nil && run.invalidClient == "" &&
+		c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == server.Generation &&
+		st.RedirectURI == run.redirectURI
+}
+
+// discoveryDue: anything not settled is discovered now; a settled server
+// when its last discovery is older than the (jittered) interval.
+func (r *Reconciler) discoveryDue(run *oauth2Run) bool {
+	return !settled(run) || r.untilRediscovery(run) == 0
+}
+
+// untilRediscovery is the time left until the next periodic discovery, 0
+// when it is due or the server has never been discovered.
+func (r *Reconciler) untilRediscovery(run *oauth2Run) time.Duration {
+	st := run.server.Status.OAuth2
+	if run.discoveryAttempted {
+		return r.rediscoveryInterval(run.server)
+	}
+	if st == nil || st.LastDiscoveryTime == nil {
+		return 0
+	}
+	left := st.LastDiscoveryTime.Add(r.rediscoveryInterval(run.server)).Sub(run.now)
+	if left <= 0 {
+		return 0
+	}
+	return left
+}
+
+// rediscoveryInterval adds a stable per-server jitter of up to 10%, so that
+// servers created together do not all re-discover at the same moment.
+func (r *Reconciler) rediscoveryInterval(server *mcpv1.MCPServer) time.Duration {
+	d := r.RediscoveryInterval
+	if d <= 0 {
+		d = defaultRediscoveryInterval
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(server.UID))
+	return d + time.Duration(h.Sum64()%uint64(d/10+1))
+}
+
+// chooseScopes: spec scopes; else the challenge scope; else the PRM
+// scopes_supported; else none; plus offline_access when the authorization
+// server lists it. Without a fresh discovery the scopes in status stand.
+func (r *Reconciler) chooseScopes(_ context.Context, run *oauth2Run) error {
+	configured := run.server.Spec.Auth.OAuth2.Scopes
+	switch st := run.server.Status.OAuth2; {
+	case run.discovery != nil:
+		run.scopes = oauth.DefaultScopes(configured, run.discovery)
+	case !run.discoveryAttempted && st != nil:
+		run.scopes = st.Scopes
+	default:
+		run.scopes = oauth.UnionScopes(configured)
+	}
+	return nil
+}

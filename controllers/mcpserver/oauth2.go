@@ -1,0 +1,153 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+)
+
+// oauth2Run is what one OAuth2 reconcile learns, phase by phase.
+type oauth2Run struct {
+	server *mcpv1.MCPServer
+	now    time.Time
+
+	// redirectURI and cimdURL are derived from --callback-url; cimdURL is
+	// empty unless the callback URL is https.
+	redirectURI string
+	cimdURL     string
+
+	// secret is the current client Secret (nil when absent); current is the
+	// client it holds and currentRedirect the redirect URI it was made for.
+	secret          *corev1.Secret
+	current         *oauth.Client
+	currentRedirect string
+	// invalidClient is the value of the client-invalid annotation.
+	invalidClient string
+
+	// discovery is set when discovery ran and succeeded in this reconcile;
+	// discoveryAttempted also when it failed and the run went on (a
+	// pre-registered client does not need it).
+	discovery          *oauth.Discovery
+	discoveryAttempted bool
+
+	scopes []string
+	// client is the client to use; newClient says it was just registered,
+	// replaced why an earlier client was retired for it.
+	client    *oauth.Client
+	newClient bool
+	replaced  string
+}
+
+// reconcileOAuth2 owns AuthConfigured and status.oauth2 for OAuth2 servers:
+// it discovers the authorization server, obtains a client (pre-registered,
+// CIMD or DCR), stores it in the <name>-oauth2-client Secret and reports it.
+func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.Result, error) {
+	run := &oauth2Run{server: s.server, now: time.Now()}
+	phases := []func(context.Context, *oauth2Run) error{
+		r.deriveCallbackURLs,
+		r.loadClientSecret,
+		r.discover,
+		r.chooseScopes,
+		r.ensureClient,
+		r.writeClientSecret,
+		r.clearClientInvalid,
+	}
+	for _, phase := range phases {
+		if err := phase(ctx, run); err != nil {
+			return r.oauth2Failed(s.server, err)
+		}
+	}
+	if err := r.fillOAuth2Status(run); err != nil {
+		return r.oauth2Failed(s.server, err)
+	}
+	r.setOAuth2Configured(ctx, run)
+	return ctrl.Result{RequeueAfter: requeueFloor(r.untilRediscovery(run))}, nil
+}
+
+// requeueFloor keeps a very short interval from turning into a busy loop;
+// 0 (nothing scheduled) stays 0.
+func requeueFloor(d time.Duration) time.Duration {
+	if d > 0 && d < time.Minute {
+		return time.Minute
+	}
+	return d
+}
+
+// isStatic reports whether spec.auth.oauth2 names a pre-registered client
+// (CEL guarantees all three fields or none).
+func isStatic(server *mcpv1.MCPServer) bool {
+	o := server.Spec.Auth.OAuth2
+	return o != nil && o.ClientID != "" && o.AuthorizationURL != "" && o.TokenURL != ""
+}
+
+// oauth2Failed reports a failed phase. Failures only a person can fix set
+// the condition False and come back at the slow resync (no hot loop);
+// transient ones set it False and return the error for a rate-limited
+// retry; anything else (API errors) is returned as is.
+func (r *Reconciler) oauth2Failed(server *mcpv1.MCPServer, err error) (ctrl.Result, error) {
+	var ce *credentialError
+	if errors.As(err, &ce) {
+		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, ce.reason, ce.message)
+		return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
+	}
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		return ctrl.Result{}, fmt.Errorf("configuring OAuth2 for MCPServer %s/%s: %w", server.Namespace, server.Name, err)
+	}
+	reason := string(oe.Reason)
+	if reason == "" {
+		reason = mcpv1.ReasonDiscoveryFailed
+	}
+	if oauth.IsTransient(err) {
+		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, reason,
+			truncate(err.Error(), 900)+". This looks temporary: the operator retries with backoff")
+		return ctrl.Result{}, fmt.Errorf("configuring OAuth2 for MCPServer %s/%s: %w", server.Namespace, server.Name, err)
+	}
+	setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, reason, truncate(err.Error(), 1000))
+	return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
+}
+
+// setOAuth2Configured sets AuthConfigured True and announces a new client.
+// The first success is announced by the condition's transition event; a
+// re-registration under an already True condition gets its own event.
+func (r *Reconciler) setOAuth2Configured(ctx context.Context, run *oauth2Run) {
+	server, cl := run.server, run.client
+	reason, msg := mcpv1.ReasonRegistered, ""
+	switch cl.Method {
+	case oauth.MethodStatic:
+		reason = mcpv1.ReasonStaticClient
+		msg = fmt.Sprintf("Using the pre-registered client %s from spec.auth.oauth2", cl.ClientID)
+	case oauth.MethodCIMD:
+		msg = fmt.Sprintf("Using Client ID Metadata Document %s (served by the callback server) with authorization server %s",
+			cl.ClientID, redactURL(cl.Issuer))
+	default:
+		msg = fmt.Sprintf("Registered client %s with authorization server %s by dynamic client registration (RFC 7591)",
+			cl.ClientID, redactURL(cl.Issuer))
+	}
+	msg += fmt.Sprintf("; client credentials are in Secret %s, redirect URI %s", mcpv1.ClientSecretName(server.Name), run.redirectURI)
+
+	before := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionAuthConfigured)
+	wasSame := before != nil && before.Status == metav1.ConditionTrue && before.Reason == reason
+	setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, reason, msg)
+	if !run.newClient {
+		return
+	}
+	ctrl.LoggerFrom(ctx).Info("Obtained OAuth client", "method", cl.Method, "clientID", cl.ClientID,
+		"issuer", redactURL(cl.Issuer), "replaced", run.replaced)
+	if wasSame && r.Recorder != nil {
+		note := msg
+		if run.replaced != "" {
+			note = "Registered again because " + run.replaced + ". " + msg
+		}
+		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, reason, "Register", "%s", truncate(note, 1000))
+	}
+}

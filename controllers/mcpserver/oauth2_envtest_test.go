@@ -1,0 +1,414 @@
+package mcpserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers"
+	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+)
+
+var _ = Describe("OAuth2 auto-configuration", func() {
+	var ns string
+	BeforeEach(func() { ns = newNamespace() })
+
+	It("discovers, registers and reaches Ready with the client Secret and status filled", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "auto", fake.MCPURL())
+
+		waitReady(server)
+		st := server.Status.OAuth2
+		Expect(authCondition(server).Reason).To(Equal(mcpv1.ReasonRegistered))
+		Expect(st.Issuer).To(Equal(fake.IssuerURL()))
+		ep := fake.Endpoints()
+		Expect(st.AuthorizationEndpoint).To(Equal(ep.Authorization))
+		Expect(st.TokenEndpoint).To(Equal(ep.Token))
+		Expect(st.RegistrationEndpoint).To(Equal(ep.Registration))
+		Expect(st.RevocationEndpoint).To(Equal(ep.Revocation))
+		Expect(st.Resource).To(Equal(fake.MCPURL()))
+		Expect(st.Scopes).To(Equal([]string{"mcp:read", "mcp:tools"}), "the challenge scope")
+		Expect(st.Registration).To(Equal(mcpv1.RegistrationDCR))
+		Expect(st.RedirectURI).To(Equal(mcpauth.RedirectURI(testConfig().CallbackURL, ns, "auto")))
+		Expect(st.ClientSecretName).To(Equal("auto-oauth2-client"))
+		Expect(st.LastDiscoveryTime).NotTo(BeNil())
+
+		secret := clientSecret(ns, "auto")
+		Expect(secret.Type).To(Equal(mcpv1.SecretTypeOAuth2Client))
+		Expect(secret.Labels).To(HaveKeyWithValue(mcpv1.LabelManagedBy, mcpv1.ManagedByValue))
+		Expect(metav1.IsControlledBy(secret, server)).To(BeTrue())
+		Expect(string(secret.Data[mcpv1.ClientKeyClientID])).To(Equal(st.ClientID))
+		Expect(secret.Data).To(HaveKey(mcpv1.ClientKeyRegistrationAccessToken))
+		Expect(fake.RegisteredClientCount()).To(Equal(1))
+
+		// The consumers' view through the one mapping.
+		flow, err := serverconfig.Load(ctx, k8sClient, server)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(flow.Client.ClientID).To(Equal(st.ClientID))
+		Expect(flow.RedirectURI).To(Equal(st.RedirectURI))
+		Expect(flow.Endpoint.TokenEndpoint).To(Equal(ep.Token))
+	})
+
+	It("copies a pre-registered client into the client Secret and keeps the discovered issuer", func() {
+		fake := newFake(fakeauth.Options{DisableDCR: true})
+		static := fake.AddClient(fakeauth.Client{RedirectURIs: []string{mcpauth.RedirectURI(testConfig().CallbackURL, ns, "static")}})
+		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds"},
+			StringData: map[string]string{"secret": static.Secret}})).To(Succeed())
+		ep := fake.Endpoints()
+		server := newOAuth2Server(ns, "static", fake.MCPURL())
+		server.Spec.Auth.OAuth2 = &mcpv1.OAuth2Auth{ClientID: static.ID, AuthorizationURL: ep.Authorization, TokenURL: ep.Token,
+			ClientSecretRef: &mcpv1.SecretKeySelector{Name: "creds", Key: "secret"}}
+		Expect(k8sClient.Create(ctx, server)).To(Succeed())
+
+		waitReady(server)
+		Expect(authCondition(server).Reason).To(Equal(mcpv1.ReasonStaticClient))
+		Expect(server.Status.OAuth2.Registration).To(Equal(mcpv1.RegistrationStatic))
+		Expect(server.Status.OAuth2.Issuer).To(Equal(fake.IssuerURL()))
+		Expect(server.Status.OAuth2.Resource).To(Equal(fake.MCPURL()))
+		flow, err := serverconfig.Load(ctx, k8sClient, server)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(flow.Client.ClientID).To(Equal(static.ID))
+		Expect(flow.Client.ClientSecret).To(Equal(static.Secret))
+	})
+
+	It("re-registers when the server moves to another authorization server, removing the old client and tokens", func() {
+		oldAS, newAS := newFake(fakeauth.Options{}), newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "moving", oldAS.MCPURL())
+		waitReady(server)
+		oldID := server.Status.OAuth2.ClientID
+		token := createTokenSecret(ns, "moving", "alice")
+
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.URL = newAS.MCPURL()
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.OAuth2.Issuer).To(Equal(newAS.IssuerURL()))
+			g.Expect(meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionReady)).To(BeTrue())
+		}).Should(Succeed())
+		Expect(server.Status.OAuth2.ClientID).NotTo(Equal(oldID))
+		Expect(oldAS.Counters().RegistrationDelete).To(Equal(1), "RFC 7592 DELETE at the old server")
+		Expect(oldAS.RegisteredClientCount()).To(Equal(0))
+		Expect(newAS.RegisteredClientCount()).To(Equal(1))
+		Expect(string(clientSecret(ns, "moving").Data[mcpv1.ClientKeyIssuer])).To(Equal(newAS.IssuerURL()))
+		expectGone(token)
+		Expect(eventReasons(ns, "moving")).To(ContainElement("OAuth2ClientRemoved"))
+	})
+
+	It("re-registers when a token request reported invalid_client, then clears the signal", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "invalid", fake.MCPURL())
+		waitReady(server)
+		oldID := server.Status.OAuth2.ClientID
+		fake.RevokeClient(oldID) // the provider forgot the client, as AWS does
+
+		patch := client.MergeFrom(server.DeepCopy())
+		server.SetAnnotations(map[string]string{mcpv1.AnnotationClientInvalid: oldID})
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.OAuth2.ClientID).NotTo(Equal(oldID))
+			g.Expect(server.Annotations).NotTo(HaveKey(mcpv1.AnnotationClientInvalid))
+		}).Should(Succeed())
+		Expect(fake.RegisteredClientCount()).To(Equal(1))
+		Expect(fake.Counters().Register).To(Equal(2))
+		Eventually(func() []string { return eventReasons(ns, "invalid") }).Should(ContainElement(mcpv1.ReasonRegistered))
+	})
+
+	It("removes every trace of OAuth2 when the auth type changes", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "switch", fake.MCPURL())
+		waitReady(server)
+		token := createTokenSecret(ns, "switch", "bob")
+
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeNone}
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.OAuth2).To(BeNil())
+		}).Should(Succeed())
+		expectGone(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "switch-oauth2-client"}})
+		expectGone(token)
+		Expect(fake.Counters().RegistrationDelete).To(Equal(1))
+		Expect(fake.RegisteredClientCount()).To(Equal(0))
+		Expect(eventReasons(ns, "switch")).To(ContainElement("OAuth2ClientRemoved"))
+	})
+
+	It("deletes the registration (RFC 7592) when the MCPServer is deleted", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "gone", fake.MCPURL())
+		waitReady(server)
+
+		Expect(k8sClient.Delete(ctx, server)).To(Succeed())
+		expectGone(server)
+		Expect(fake.Counters().RegistrationDelete).To(Equal(1))
+		Expect(fake.RegisteredClientCount()).To(Equal(0))
+	})
+
+	It("reports an authorization server outage and recovers once it is healthy", func() {
+		fake := newFake(fakeauth.Options{})
+		fake.SetFault(fakeauth.Failing(503, fakeauth.EndpointMetadata))
+		server := createOAuth2Server(ns, "outage", fake.MCPURL())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			c := authCondition(server)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(mcpv1.ReasonDiscoveryFailed))
+			g.Expect(c.Message).To(ContainSubstring(fake.ASOrigin()), "the message names the URL that failed")
+			g.Expect(c.Message).To(ContainSubstring("retries"))
+		}).Should(Succeed())
+		Eventually(func() []string { return eventReasons(ns, "outage") }).Should(ContainElement(mcpv1.ReasonDiscoveryFailed))
+
+		fake.SetFault(fakeauth.Fault{})
+		waitReady(server)
+		Expect(fake.RegisteredClientCount()).To(Equal(1))
+	})
+
+	It("keeps exactly one registration across manager restarts and never logs, reports or stores a secret outside the Secret", func() {
+		// A DCR client with a secret, so there is a secret to leak.
+		fake := newFake(fakeauth.Options{DCRAuthMethod: fakeauth.AuthBasic})
+		fake.SetFault(fakeauth.Fault{NoRegistrationEndpoint: true})
+		server := createOAuth2Server(ns, "restarts", fake.MCPURL())
+
+		// The suite's manager: no automatic registration, which only a
+		// person can fix, so it waits for its slow resync.
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			c := authCondition(server)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(mcpv1.ReasonRegistrationUnsupported))
+			g.Expect(c.Message).To(ContainSubstring("spec.auth.oauth2.clientID"))
+		}).Should(Succeed())
+
+		// The provider enables DCR; a fresh manager logging at the highest
+		// verbosity registers at startup.
+		fake.SetFault(fakeauth.Fault{})
+		logs := []*gbytes.Buffer{gbytes.NewBuffer()}
+		stop := startManager(ns, logs[0])
+		waitReady(server)
+		Expect(fake.Counters().Register).To(Equal(1))
+		Eventually(logs[0]).Should(gbytes.Say("Obtained OAuth client"))
+		stop()
+
+		for i := range 3 {
+			buf := gbytes.NewBuffer()
+			logs = append(logs, buf)
+			before := fake.Counters().ASMetadata
+			stop := startManager(ns, buf)
+			// It re-discovered (its interval is tiny) and finished a reconcile.
+			Eventually(func() int { return fake.Counters().ASMetadata }).Should(BeNumerically(">", before), "restart %d", i+1)
+			Eventually(buf).Should(gbytes.Say(`"msg":"Reconcile done[^"]*","controller":"mcpserver"`))
+			stop()
+			Expect(fake.Counters().Register).To(Equal(1), "restart %d registered again", i+1)
+			Expect(fake.RegisteredClientCount()).To(Equal(1))
+		}
+
+		secret := clientSecret(ns, "restarts")
+		clientSecretValue := string(secret.Data[mcpv1.ClientKeyClientSecret])
+		rat := string(secret.Data[mcpv1.ClientKeyRegistrationAccessToken])
+		Expect(clientSecretValue).NotTo(BeEmpty())
+		Expect(rat).NotTo(BeEmpty())
+
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+		status, err := json.Marshal(server.Status)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(status)).To(ContainSubstring(server.Status.OAuth2.ClientID))
+		var events []string
+		for _, e := range listEvents(ns, "restarts") {
+			events = append(events, e.Reason+" "+e.Note)
+		}
+		for what, text := range map[string]string{"status": string(status), "events": strings.Join(events, "\n")} {
+			Expect(text).NotTo(ContainSubstring(clientSecretValue), "client secret in %s", what)
+			Expect(text).NotTo(ContainSubstring(rat), "registration access token in %s", what)
+		}
+		// client-go dumps API request and response bodies at V(8), where
+		// Secret data is raw (protobuf, hex-dumped) or base64 (JSON): look
+		// for every form.
+		forbidden := map[string]string{
+			"client secret": clientSecretValue, "base64 client secret": base64.StdEncoding.EncodeToString([]byte(clientSecretValue)),
+			"registration access token": rat, "base64 registration access token": base64.StdEncoding.EncodeToString([]byte(rat)),
+		}
+		for i, buf := range logs {
+			text := logText(buf.Contents())
+			if i == 0 {
+				Expect(text).To(ContainSubstring(server.Status.OAuth2.ClientID), "the registering manager logged the client")
+			}
+			Expect(text).To(ContainSubstring(`"level":"Level(-5)"`), "manager %d logged at high verbosity", i)
+			for what, value := range forbidden {
+				Expect(text).NotTo(ContainSubstring(value), "%s in the logs of manager %d", what, i)
+			}
+		}
+	})
+})
+
+// logText returns the log plus the text of every hex-dumped body in it
+// (client-go dumps binary bodies 16 bytes a line), so a secret split across
+// dump lines is still found.
+func logText(raw []byte) string {
+	var b strings.Builder
+	b.Write(raw)
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		var entry struct {
+			Body string `json:"body"`
+		}
+		if json.Unmarshal(line, &entry) != nil || entry.Body == "" {
+			continue
+		}
+		b.WriteString("\n")
+		for _, m := range hexDumpASCII.FindAllStringSubmatch(entry.Body, -1) {
+			b.WriteString(m[1])
+		}
+	}
+	return b.String()
+}
+
+var hexDumpASCII = regexp.MustCompile(`(?m)^[0-9a-f]{8}  [^|]*\|(.*)\|$`)
+
+// newFake starts a fake authorization server + MCP server for one test.
+func newFake(opts fakeauth.Options) *fakeauth.Server {
+	fake := fakeauth.New(opts)
+	DeferCleanup(fake.Close)
+	return fake
+}
+
+func newOAuth2Server(ns, name, url string) *mcpv1.MCPServer {
+	return &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: mcpv1.MCPServerSpec{DisplayName: name, URL: url,
+			Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}},
+	}
+}
+
+func createOAuth2Server(ns, name, url string) *mcpv1.MCPServer {
+	server := newOAuth2Server(ns, name, url)
+	Expect(k8sClient.Create(ctx, server)).To(Succeed())
+	return server
+}
+
+func authCondition(server *mcpv1.MCPServer) *metav1.Condition {
+	return meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionAuthConfigured)
+}
+
+// waitReady waits until server is Ready for its current generation.
+func waitReady(server *mcpv1.MCPServer) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+		c := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", c.Reason, c.Message)
+		g.Expect(c.ObservedGeneration).To(Equal(server.Generation))
+		g.Expect(server.Status.OAuth2).NotTo(BeNil())
+	}).Should(Succeed())
+}
+
+func clientSecret(ns, server string) *corev1.Secret {
+	GinkgoHelper()
+	secret := &corev1.Secret{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: mcpv1.ClientSecretName(server)}, secret)).To(Succeed())
+	return secret
+}
+
+// createTokenSecret stands in for a user's token Secret written by the
+// callback server.
+func createTokenSecret(ns, server, user string) *corev1.Secret {
+	GinkgoHelper()
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: mcpauth.TokenSecretName(server, user),
+			Labels: mcpauth.TokenSecretLabels(server, user)},
+		Type:       mcpv1.SecretTypeUserToken,
+		StringData: map[string]string{mcpauth.KeyAccessToken: "at-" + user},
+	}
+	Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+	return secret
+}
+
+func expectGone(obj client.Object) {
+	GinkgoHelper()
+	Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj))
+	}).Should(BeTrue(), "%s still exists", obj.GetName())
+}
+
+func listEvents(ns, name string) []eventsv1.Event {
+	GinkgoHelper()
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+	var out []eventsv1.Event
+	for _, e := range list.Items {
+		if e.Regarding.Name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func eventReasons(ns, name string) []string {
+	var reasons []string
+	for _, e := range listEvents(ns, name) {
+		reasons = append(reasons, e.Reason)
+	}
+	return reasons
+}
+
+// startManager starts a second manager, as after a restart: limited to ns,
+// logging everything at the highest verbosity into buf, re-discovering on
+// every reconcile. The returned function stops it and waits for it.
+func startManager(ns string, buf *gbytes.Buffer) func() {
+	GinkgoHelper()
+	cacheOpts := controllers.CacheOptions()
+	cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:     scheme,
+		Logger:     zap.New(zap.WriteTo(buf), zap.Level(zapcore.Level(-10))),
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Client:     controllers.ClientOptions(),
+		Cache:      cacheOpts,
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	mctx, cancel := context.WithCancel(ctx)
+	c := testConfig()
+	c.RediscoveryInterval = time.Nanosecond
+	Expect(controllers.SetupWithManager(mctx, mgr, c)).To(Succeed())
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	return func() {
+		cancel()
+		Eventually(done).Should(BeClosed())
+	}
+}

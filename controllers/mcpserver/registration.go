@@ -1,0 +1,139 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+)
+
+// ensureClient decides which client the server uses: the pre-registered one
+// from spec, else the current registration when it is still valid, else a
+// new one (CIMD or DCR, as oauth.Register decides). A replaced client is
+// retired first, so there is never more than one registration per server.
+func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
+	if isStatic(run.server) {
+		return r.ensureStaticClient(ctx, run)
+	}
+	why := replaceReason(run)
+	if why == "" {
+		run.client = run.current
+		return nil
+	}
+	if run.discovery == nil {
+		// A settled server skipped discovery, but registering needs fresh
+		// metadata (e.g. its client secret is about to expire).
+		if err := r.runDiscovery(ctx, run); err != nil {
+			return err
+		}
+		if run.discovery == nil {
+			// Transient failure of a settled server (it has a client): keep it.
+			run.client = run.current
+			return nil
+		}
+		if why = replaceReason(run); why == "" {
+			run.client = run.current
+			return nil
+		}
+	}
+	if run.current != nil {
+		if err := r.retireClient(ctx, run.server, run.current, why); err != nil {
+			return err
+		}
+		run.secret, run.current, run.replaced = nil, nil, why
+	}
+	cl, err := oauth.Register(ctx, r.HTTPClient, &run.discovery.AuthServer, oauth.RegistrationRequest{
+		ClientName:          clientName(run.server),
+		RedirectURI:         run.redirectURI,
+		Scopes:              run.scopes,
+		ClientIDMetadataURL: run.cimdURL,
+	})
+	if err != nil {
+		return err
+	}
+	run.client, run.newClient = cl, true
+	return nil
+}
+
+// replaceReason says why the current client cannot be kept, "" when it can
+// (oauth.ReplaceReason, the decision the conformance client also runs).
+// Without a fresh discovery the issuer in status stands for the server's.
+func replaceReason(run *oauth2Run) string {
+	want := oauth.ClientRequirements{
+		RedirectURI:        run.redirectURI,
+		CurrentRedirectURI: run.currentRedirect,
+		InvalidClientID:    run.invalidClient,
+		CIMDURL:            run.cimdURL,
+		Now:                run.now,
+	}
+	if run.discovery != nil {
+		want.Issuer = run.discovery.AuthServer.Issuer
+		want.CIMDSupported = &run.discovery.AuthServer.ClientIDMetadataDocumentSupported
+	} else if st := run.server.Status.OAuth2; st != nil {
+		want.Issuer = st.Issuer
+	}
+	return oauth.ReplaceReason(run.current, want)
+}
+
+// ensureStaticClient copies the pre-registered client from spec and its
+// secret from clientSecretRef. A change of client ID retires the old
+// client's tokens (and registration, when it was registered by us).
+func (r *Reconciler) ensureStaticClient(ctx context.Context, run *oauth2Run) error {
+	server := run.server
+	o := server.Spec.Auth.OAuth2
+	if run.invalidClient != "" && run.invalidClient == o.ClientID {
+		return &credentialError{mcpv1.ReasonClientRejected, fmt.Sprintf(
+			"The authorization server rejected the pre-registered client %s (invalid_client): check spec.auth.oauth2.clientID and the secret in clientSecretRef with the provider, "+
+				"then remove the annotation: kubectl annotate mcpserver -n %s %s %s-",
+			o.ClientID, server.Namespace, server.Name, mcpv1.AnnotationClientInvalid)}
+	}
+	cl := &oauth.Client{ClientID: o.ClientID, Method: oauth.MethodStatic,
+		TokenEndpointAuthMethod: oauth.AuthMethodNone, Issuer: staticIssuer(run)}
+	if ref := o.ClientSecretRef; ref != nil {
+		secret, err := r.secretValue(ctx, server.Namespace, *ref, "spec.auth.oauth2.clientSecretRef")
+		if err != nil {
+			return err
+		}
+		cl.ClientSecret, cl.TokenEndpointAuthMethod = secret, oauth.AuthMethodClientSecretBasic
+	}
+	if cur := run.current; cur != nil && (cur.Method != oauth.MethodStatic || cur.ClientID != cl.ClientID) {
+		why := "spec.auth.oauth2.clientID changed"
+		if cur.Method != oauth.MethodStatic {
+			why = "spec.auth.oauth2 now names a pre-registered client"
+		}
+		if err := r.retireClient(ctx, server, cur, why); err != nil {
+			return err
+		}
+		run.secret, run.current, run.replaced = nil, nil, why
+	}
+	run.client = cl
+	run.newClient = run.current == nil
+	return nil
+}
+
+// staticIssuer is the issuer of a pre-registered client: the discovered
+// authorization server's when its endpoints are the ones in spec, else
+// unknown ("": the RFC 9207 iss parameter is then not enforced).
+func staticIssuer(run *oauth2Run) string {
+	o := run.server.Spec.Auth.OAuth2
+	if d := run.discovery; d != nil {
+		if d.AuthServer.TokenEndpoint == o.TokenURL || d.AuthServer.AuthorizationEndpoint == o.AuthorizationURL {
+			return d.AuthServer.Issuer
+		}
+		return ""
+	}
+	if st := run.server.Status.OAuth2; st != nil && !run.discoveryAttempted && st.TokenEndpoint == o.TokenURL {
+		return st.Issuer
+	}
+	return ""
+}
+
+// clientName is shown to users on the provider's consent screen.
+func clientName(server *mcpv1.MCPServer) string {
+	name := server.Spec.DisplayName
+	if name == "" {
+		name = server.Name
+	}
+	return truncate(name, 100) + " (mcp-operator)"
+}

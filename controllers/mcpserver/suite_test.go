@@ -1,0 +1,87 @@
+package mcpserver_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
+)
+
+var (
+	cfg       *rest.Config
+	scheme    = runtime.NewScheme()
+	k8sClient client.WithWatch
+	ctx       context.Context
+)
+
+func TestMCPServer(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	RunSpecs(t, "MCPServer controller on a real kube-apiserver")
+}
+
+var _ = BeforeSuite(func() {
+	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(mcpv1.AddToScheme(scheme))
+
+	env, restCfg, err := envtestutil.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	cfg = restCfg
+	// Registered after env.Stop so it runs first: the manager stops before the API server.
+	var cancel context.CancelFunc
+	ctx, cancel = context.WithCancel(context.Background())
+	DeferCleanup(cancel)
+
+	k8sClient, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Client:  controllers.ClientOptions(),
+		Cache:   controllers.CacheOptions(),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(controllers.SetupWithManager(ctx, mgr, testConfig())).To(Succeed())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+})
+
+// testConfig is the controllers' configuration in tests: loopback and plain
+// http are allowed because every peer is an httptest server.
+func testConfig() controllers.Config {
+	return controllers.Config{
+		HTTPClient:     oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true}),
+		ResyncInterval: time.Hour,
+		CallbackURL:    "http://127.0.0.1:8090",
+	}
+}
+
+// newNamespace gives each test its own namespace.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}

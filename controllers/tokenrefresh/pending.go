@@ -1,0 +1,63 @@
+package tokenrefresh
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+)
+
+// pendingRefresh is a redeemed refresh whose result is not stored yet.
+type pendingRefresh struct {
+	grantID  string
+	redeemed [32]byte // hash of the refresh token that was spent
+	token    *oauth.Token
+	issuedAt time.Time
+}
+
+// pendingStore remembers refreshed tokens until they are written, so a
+// failed write is retried with them instead of redeeming the spent refresh
+// token again. Only hashes of spent refresh tokens are kept.
+type pendingStore struct {
+	mu sync.Mutex
+	m  map[types.NamespacedName]pendingRefresh
+}
+
+func (p *pendingStore) put(key types.NamespacedName, rec tokenRecord, tok *oauth.Token, issuedAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[types.NamespacedName]pendingRefresh{}
+	}
+	p.m[key] = pendingRefresh{grantID: rec.grantID, redeemed: sha256.Sum256([]byte(rec.refreshToken)), token: tok, issuedAt: issuedAt}
+}
+
+// get returns the pending refresh for key if the Secret still holds the
+// grant and the refresh token it spent; a stale entry is dropped.
+func (p *pendingStore) get(key types.NamespacedName, rec tokenRecord) (pendingRefresh, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.m[key]
+	if !ok {
+		return pendingRefresh{}, false
+	}
+	if e.grantID != rec.grantID || e.redeemed != sha256.Sum256([]byte(rec.refreshToken)) {
+		delete(p.m, key)
+		return pendingRefresh{}, false
+	}
+	return e, true
+}
+
+func (p *pendingStore) matches(key types.NamespacedName, rec tokenRecord) bool {
+	_, ok := p.get(key, rec)
+	return ok
+}
+
+func (p *pendingStore) drop(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, key)
+}

@@ -1,0 +1,162 @@
+package tokenrefresh
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+)
+
+// Refresher keeps every per-user token Secret fresh. It redeems each
+// refresh token at most once: it is leader-elected (one refresher per
+// cluster), the workqueue never runs one Secret twice at a time, it confirms
+// a token is due on a live read before redeeming it, and it persists the
+// result with a resourceVersion precondition on a context that the
+// reconcile's cancellation cannot drop.
+type Refresher struct {
+	// Client writes token Secrets and MCPServer annotations and status, and
+	// reads MCPServers from the manager's cache.
+	Client client.Client
+	// APIReader reads live objects: a token Secret right before its refresh
+	// token is redeemed or after a write conflict, and the client Secret.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	// HTTPClient is the egress-guarded client for the token endpoint.
+	HTTPClient *http.Client
+	// Clock schedules refreshes; tests inject a fake one. It also drives the
+	// controller's workqueue, so a fake clock's Step fires due requeues.
+	Clock clock.WithTicker
+	// OpTimeout bounds one redemption plus the write of its result; default 30s.
+	OpTimeout time.Duration
+	// MaxConcurrentReconciles is the number of parallel refreshes; default 8.
+	MaxConcurrentReconciles int
+
+	tokens  client.Reader // the label-limited token Secret cache
+	states  stateTracker
+	pending pendingStore
+}
+
+// action is what a token Secret needs now.
+type action int
+
+const (
+	actNone    action = iota // nothing, ever (terminal state or nothing to refresh)
+	actWait                  // look again after the returned duration
+	actRefresh               // redeem the refresh token now
+	actExpire                // no refresh token and the access token expired
+)
+
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=mcpoperator.io,resources=mcpservers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=mcpoperator.io,resources=mcpservers/status,verbs=get;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile refreshes one token Secret when it is due and otherwise asks
+// to be woken when it will be.
+func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// Token Secrets are read and written here: keep client-go's body dumps out of the logs.
+	ctx = logsafe.WithoutBodyDumps(ctx)
+	secret := &corev1.Secret{}
+	if err := r.tokens.Get(ctx, req.NamespacedName, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.states.forget(req.NamespacedName)
+			r.pending.drop(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading token Secret %s: %w", req, err)
+	}
+	if secret.Type != mcpv1.SecretTypeUserToken {
+		return ctrl.Result{}, nil
+	}
+	rec := readTokenRecord(secret)
+	r.states.set(req.NamespacedName, rec.state)
+	now := r.Clock.Now()
+	if act, wait := r.decide(secret, rec, now); act != actRefresh && act != actExpire {
+		return resultFor(act, wait), nil
+	}
+
+	// The cache may lag our own last write: decide again on a live read so
+	// that an already-redeemed refresh token is never sent twice.
+	live := &corev1.Secret{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, live); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("reading token Secret %s: %w", req, err))
+	}
+	rec = readTokenRecord(live)
+	act, wait := r.decide(live, rec, now)
+	switch act {
+	case actRefresh:
+		return r.refresh(ctx, live, rec, now)
+	case actExpire:
+		return r.expire(ctx, live, rec)
+	}
+	return resultFor(act, wait), nil
+}
+
+// decide says what a token Secret needs at now, and for actWait how long
+// until it needs something.
+func (r *Refresher) decide(secret *corev1.Secret, rec tokenRecord, now time.Time) (action, time.Duration) {
+	if r.pending.matches(client.ObjectKeyFromObject(secret), rec) {
+		return actRefresh, 0 // redeemed already; only the write is outstanding
+	}
+	if rec.state != mcpauth.StateActive || !rec.hasAccess || rec.expiry.IsZero() {
+		return actNone, 0
+	}
+	if rec.refreshToken == "" {
+		if now.Before(rec.expiry) {
+			return actWait, rec.expiry.Sub(now)
+		}
+		return actExpire, 0
+	}
+	if now.Before(rec.backoffUntil) {
+		return actWait, rec.backoffUntil.Sub(now)
+	}
+	if due := r.due(secret, rec); now.Before(due) {
+		return actWait, due.Sub(now)
+	}
+	return actRefresh, 0
+}
+
+// due is the token's scheduled refresh time, a pure function of the Secret
+// so a restarted manager rebuilds the same schedule.
+func (r *Refresher) due(secret *corev1.Secret, rec tokenRecord) time.Time {
+	return dueAt(rec.issuedAt, rec.expiry, string(secret.UID)+"/"+formatTime(rec.issuedAt))
+}
+
+func resultFor(act action, wait time.Duration) ctrl.Result {
+	if act == actWait {
+		return ctrl.Result{RequeueAfter: max(wait, time.Millisecond)}
+	}
+	return ctrl.Result{}
+}
+
+// expire marks a token without a refresh token as expired at its expiry.
+func (r *Refresher) expire(ctx context.Context, live *corev1.Secret, rec tokenRecord) (ctrl.Result, error) {
+	written, err := r.writeSecret(ctx, live, rec.grantID, applyExpired)
+	if err != nil || !written {
+		return ctrl.Result{}, err
+	}
+	r.states.set(client.ObjectKeyFromObject(live), mcpauth.StateExpired)
+	r.event(ctx, live, rec, corev1.EventTypeNormal, "TokenExpired",
+		"The access token of user %s expired and there is no refresh token; the user must connect again", userHashOf(live))
+	return ctrl.Result{}, nil
+}
+
+func userHashOf(s *corev1.Secret) string { return s.Labels[mcpv1.LabelUserHash] }
+
+func (r *Refresher) opTimeout() time.Duration {
+	if r.OpTimeout > 0 {
+		return r.OpTimeout
+	}
+	return 30 * time.Second
+}

@@ -1,0 +1,365 @@
+package tokenrefresh_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers/tokenrefresh"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
+	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+)
+
+// cycle is how far the clock moves to make a fresh 1 h token due (at 49-50 min).
+const cycle = 55 * time.Minute
+
+var _ = Describe("Token refresher", Ordered, func() {
+	BeforeAll(func() {
+		env, restCfg, err := envtestutil.Start()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(env.Stop)
+		restCfg.QPS, restCfg.Burst = 2000, 4000
+		refresherAPI.cfg = restCfg
+		refresherAPI.c, err = client.New(restCfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	It("persists each rotation and uses it next time: 100 cycles leave the grant alive", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		first := rg.connect("alice")
+		prev := first.RefreshToken
+		for i := 1; i <= 100; i++ {
+			rg.clock.Step(cycle)
+			Eventually(func() string { return rg.refreshToken("alice") }).WithPolling(5 * time.Millisecond).ShouldNot(Equal(prev))
+			prev = rg.refreshToken("alice")
+			Expect(rg.fake.Counters().TokenRefresh).To(Equal(i), "cycle %d", i)
+		}
+		Expect(rg.fake.GrantAlive(prev)).To(BeTrue())
+		Expect(rg.fake.GrantAlive(first.AccessToken)).To(BeTrue())
+		c := rg.fake.Counters()
+		Expect(c.ReuseDetected).To(BeZero())
+		Expect(c.TokenErrors).To(BeZero())
+		tok, err := mcpauth.GetToken(ctx, refresherAPI.c, rg.ns, "srv", "alice")
+		// GetToken reads real time; the fake clock ran 100 cycles ahead, so
+		// only check the state, not the expiry.
+		if err != nil {
+			Expect(err).To(MatchError(mcpauth.ErrExpired))
+		} else {
+			Expect(tok.AccessToken).NotTo(BeEmpty())
+		}
+	})
+
+	It("sends the resource on refresh, and not when spec opts out", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		rg.connect("alice")
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
+		Eventually(rg.forms.all).Should(HaveLen(1))
+		Expect(rg.forms.all()[0]["resource"]).To(Equal([]string{rg.fake.MCPURL()}))
+		Expect(rg.forms.all()[0].Get("scope")).To(Equal("mcp:read mcp:tools"))
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshError] }).Should(BeEmpty())
+		rg.stop() // one refresher per API server, as leader election ensures in production
+
+		optOut := newRig(fakeauth.Options{ResourceOptional: true}, true, nil)
+		optOut.start()
+		optOut.connect("bob")
+		optOut.clock.Step(cycle)
+		Eventually(optOut.forms.all).Should(HaveLen(1))
+		Expect(optOut.forms.all()[0].Has("resource")).To(BeFalse())
+		Eventually(func() string { return optOut.secret("bob").Annotations[mcpauth.AnnotationIssuedAt] }).
+			Should(Equal(optOut.clock.Now().UTC().Format(time.RFC3339)))
+	})
+
+	It("redeems once when a write conflict hits between refresh and persist", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		var once sync.Once
+		rg.tweak = func(r *tokenrefresh.Refresher) {
+			r.Client = interceptor.NewClient(directClient(), interceptor.Funcs{
+				Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+					once.Do(func() { // someone else writes the Secret first
+						bumped := &corev1.Secret{}
+						Expect(c.Get(ctx, client.ObjectKeyFromObject(obj), bumped)).To(Succeed())
+						bumped.Annotations["example.com/touched"] = "yes"
+						Expect(c.Update(ctx, bumped)).To(Succeed())
+					})
+					return c.Update(ctx, obj, opts...)
+				},
+			})
+		}
+		rg.start()
+		first := rg.connect("alice")
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue("example.com/touched", "yes"))
+		Expect(rg.fake.Counters().TokenRefresh).To(Equal(1))
+		Expect(rg.fake.GrantAlive(rg.refreshToken("alice"))).To(BeTrue())
+
+		// The stored rotation is the live one: the next cycle works.
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(2))
+		Consistently(func() int { return rg.fake.Counters().ReuseDetected }, "300ms").Should(BeZero())
+		Expect(rg.fake.GrantAlive(first.AccessToken)).To(BeTrue())
+	})
+
+	It("keeps the new grant when the user reconnects during a refresh", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		var once sync.Once
+		var reconnect fakeauth.Tokens
+		rg.tweak = func(r *tokenrefresh.Refresher) {
+			r.Client = interceptor.NewClient(directClient(), interceptor.Funcs{
+				Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+					once.Do(func() { // the callback server stores a new grant first
+						var err error
+						reconnect, err = rg.fake.IssueTokens(rg.clientID)
+						Expect(err).NotTo(HaveOccurred())
+						current := &corev1.Secret{}
+						Expect(c.Get(ctx, client.ObjectKeyFromObject(obj), current)).To(Succeed())
+						next := rg.tokenSecret("alice", reconnect, "grant-reconnected")
+						next.ResourceVersion = current.ResourceVersion
+						Expect(c.Update(ctx, next)).To(Succeed())
+					})
+					return c.Update(ctx, obj, opts...)
+				},
+			})
+		}
+		rg.start()
+		rg.connect("alice")
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationGrantID] }).Should(Equal("grant-reconnected"))
+		Consistently(func() string { return rg.refreshToken("alice") }, "300ms").Should(Equal(reconnect.RefreshToken))
+		Expect(string(rg.secret("alice").Data[mcpauth.KeyAccessToken])).To(Equal(reconnect.AccessToken))
+		Expect(rg.fake.GrantAlive(reconnect.RefreshToken)).To(BeTrue())
+		Expect(rg.fake.Counters().TokenRefresh).To(Equal(1))
+
+		rg.clock.Step(cycle) // the reconnected grant is refreshed normally
+		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(reconnect.RefreshToken))
+		Expect(rg.fake.Counters().ReuseDetected).To(BeZero())
+	})
+
+	It("marks a dead grant ReauthorizationRequired, removes the tokens and stops", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		tok := rg.connect("alice")
+		rg.connect("bob")
+		Eventually(rg.connectedUsers).Should(Equal(int32(2)))
+		rg.fake.RevokeGrant(tok.RefreshToken)
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
+		s := rg.secret("alice")
+		Expect(s.Data).NotTo(HaveKey(mcpauth.KeyAccessToken))
+		Expect(s.Data).NotTo(HaveKey(mcpauth.KeyRefreshToken))
+		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationRefreshError, "invalid_grant"))
+		_, err := mcpauth.GetToken(ctx, refresherAPI.c, rg.ns, "srv", "alice")
+		Expect(errors.Is(err, mcpauth.ErrReauthorizationRequired)).To(BeTrue(), "%v", err)
+		Eventually(rg.connectedUsers).Should(Equal(int32(1)))
+		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElement(tokenrefresh.EventReasonReauthorizationRequired))
+		for _, e := range rg.events() {
+			Expect(e.Note).NotTo(ContainSubstring(tok.RefreshToken))
+			Expect(e.Note).NotTo(ContainSubstring("alice"))
+		}
+
+		// No retry: later cycles refresh bob only.
+		before := rg.fake.Counters().TokenRefresh
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(BeNumerically(">", before))
+		rg.clock.Step(cycle)
+		Consistently(func() int {
+			spent := 0
+			for _, f := range rg.forms.all() {
+				if f.Get("refresh_token") == tok.RefreshToken {
+					spent++
+				}
+			}
+			return spent
+		}, "300ms").Should(Equal(1))
+	})
+
+	It("signals invalid_client on the MCPServer and marks the token ClientInvalid", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		rg.connect("alice")
+		rg.fake.RevokeClient(rg.clientID)
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateClientInvalid)))
+		server := &mcpv1.MCPServer{}
+		Expect(refresherAPI.c.Get(ctx, client.ObjectKeyFromObject(rg.server), server)).To(Succeed())
+		Expect(server.Annotations).To(HaveKeyWithValue(mcpv1.AnnotationClientInvalid, rg.clientID))
+		_, err := mcpauth.GetToken(ctx, refresherAPI.c, rg.ns, "srv", "alice")
+		Expect(errors.Is(err, mcpauth.ErrReauthorizationRequired)).To(BeTrue(), "%v", err)
+	})
+
+	It("backs off on 5xx, keeps serving the token, and recovers", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		first := rg.connect("alice")
+		rg.fake.SetFault(fakeauth.Failing(503, fakeauth.EndpointToken))
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshFailures] }).Should(Equal("1"))
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationRefreshError, "server_error"))
+		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
+		Expect(string(s.Data[mcpauth.KeyAccessToken])).To(Equal(first.AccessToken))
+
+		rg.clock.Step(11 * time.Second) // first backoff is 10 s, then 20 s
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshFailures] }).Should(Equal("2"))
+		Expect(rg.fake.Counters().TokenRefresh).To(Equal(2))
+
+		rg.fake.SetFault(fakeauth.Fault{})
+		rg.clock.Step(21 * time.Second)
+		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
+		s = rg.secret("alice")
+		Expect(s.Annotations).NotTo(HaveKey(mcpauth.AnnotationRefreshFailures))
+		Expect(s.Annotations).NotTo(HaveKey(mcpauth.AnnotationRefreshError))
+		Expect(rg.fake.GrantAlive(first.AccessToken)).To(BeTrue())
+		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElements(
+			tokenrefresh.EventReasonRefreshFailed, tokenrefresh.EventReasonTokenRefreshed))
+	})
+
+	It("treats a token endpoint timeout as transient", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.tweak = func(r *tokenrefresh.Refresher) { r.OpTimeout = 300 * time.Millisecond }
+		rg.start()
+		first := rg.connect("alice")
+		rg.fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
+			fakeauth.EndpointToken: {Delay: 10 * time.Second}}})
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshError] }).Should(Equal("Timeout"))
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
+		Expect(string(s.Data[mcpauth.KeyRefreshToken])).To(Equal(first.RefreshToken))
+		Expect(rg.fake.GrantAlive(first.RefreshToken)).To(BeTrue())
+	})
+
+	It("marks a token without a refresh token Expired at its expiry", func() {
+		rg := newRig(fakeauth.Options{}, false, func(c *fakeauth.Client) { c.GrantTypes = []string{"authorization_code"} })
+		rg.start()
+		tok := rg.connect("alice")
+		Expect(tok.RefreshToken).To(BeEmpty())
+		rg.clock.Step(cycle)
+		Consistently(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }, "200ms").
+			Should(Equal(string(mcpauth.StateActive)))
+		rg.clock.Step(6 * time.Minute)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateExpired)))
+		Expect(rg.fake.Counters().TokenRefresh).To(BeZero())
+	})
+
+	It("loses no refresh across a manager restart mid-schedule", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		for i := range 10 {
+			rg.connect(fmt.Sprintf("early-%d", i)) // 1 h tokens
+		}
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(10))
+		for i := range 10 {
+			rg.connect(fmt.Sprintf("late-%d", i)) // issued at +55 min: due at about +1 h 45 min
+		}
+		rg.stop() // the first manager's in-memory schedule is gone
+
+		rg.start() // a new manager rebuilds the schedule from the Secrets
+		rg.clock.Step(52 * time.Minute)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(30))
+		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(30))
+		Expect(rg.fake.Counters().ReuseDetected).To(BeZero())
+		for _, u := range []string{"early-3", "late-7"} {
+			Expect(rg.secret(u).Annotations[mcpauth.AnnotationIssuedAt]).To(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+			Expect(rg.fake.GrantAlive(rg.refreshToken(u))).To(BeTrue())
+		}
+	})
+
+	It("refreshes 1,000 tokens ahead of expiry, each exactly once", func() {
+		const n = 1000
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		users := make(chan int)
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer GinkgoRecover()
+				defer wg.Done()
+				for i := range users {
+					rg.connect(fmt.Sprintf("user-%d", i))
+				}
+			}()
+		}
+		for i := range n {
+			users <- i
+		}
+		close(users)
+		wg.Wait()
+		Eventually(rg.connectedUsers).Should(Equal(int32(n)))
+
+		started := time.Now()
+		rg.clock.Step(cycle) // every token is due, none expired (expiry at +60 min)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }, "60s", "20ms").Should(Equal(n))
+		list := &corev1.SecretList{}
+		Eventually(func() int {
+			Expect(refresherAPI.c.List(ctx, list, client.InNamespace(rg.ns), client.MatchingLabels{mcpv1.LabelServer: "srv"})).To(Succeed())
+			fresh := 0
+			for _, s := range list.Items {
+				if s.Annotations[mcpauth.AnnotationIssuedAt] == rg.clock.Now().UTC().Format(time.RFC3339) {
+					fresh++
+				}
+			}
+			return fresh
+		}, "30s", "50ms").Should(Equal(n))
+		elapsed := time.Since(started)
+		AddReportEntry("refresh throughput", fmt.Sprintf("%d tokens refreshed and persisted in %v: %.0f refreshes/s",
+			n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds()))
+		GinkgoWriter.Printf("1,000-token refresh: %v, %.0f/s\n", elapsed, float64(n)/elapsed.Seconds())
+
+		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(n))
+		c := rg.fake.Counters()
+		Expect(c.ReuseDetected).To(BeZero())
+		Expect(c.TokenErrors).To(BeZero())
+		for _, s := range list.Items {
+			Expect(rg.fake.GrantAlive(string(s.Data[mcpauth.KeyRefreshToken]))).To(BeTrue())
+		}
+	})
+})
+
+func (rg *rig) connectedUsers() int32 {
+	s := &mcpv1.MCPServer{}
+	Expect(refresherAPI.c.Get(ctx, client.ObjectKeyFromObject(rg.server), s)).To(Succeed())
+	return s.Status.ConnectedUsers
+}
+
+func (rg *rig) events() []eventsv1.Event {
+	list := &eventsv1.EventList{}
+	Expect(refresherAPI.c.List(ctx, list, client.InNamespace(rg.ns))).To(Succeed())
+	return list.Items
+}
+
+func (rg *rig) eventReasons() []string {
+	var out []string
+	for _, e := range rg.events() {
+		out = append(out, e.Reason)
+	}
+	return out
+}
+
+// directClient is an uncached client to wrap with an interceptor.
+func directClient() client.WithWatch {
+	c, err := client.NewWithWatch(refresherAPI.cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}

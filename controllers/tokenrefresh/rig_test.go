@@ -1,0 +1,229 @@
+package tokenrefresh_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers"
+	"github.com/mcp-operator/mcp-operator/controllers/tokenrefresh"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+)
+
+// refresherAPI is the refresher suite's own API server: no MCPServer
+// controller runs against it, so the tests own the MCPServer status the
+// refresher reads, and no real-clock refresher shares its Secrets.
+var refresherAPI struct {
+	cfg *rest.Config
+	c   client.Client
+}
+
+// rig is one test's world: a fake authorization server on a fake clock, an
+// MCPServer configured for it, and a refresher manager that can be
+// restarted.
+type rig struct {
+	ns       string
+	server   *mcpv1.MCPServer
+	fake     *fakeauth.Server
+	clock    *clocktesting.FakeClock
+	clientID string
+	forms    *formRecorder
+
+	// tweak adjusts the refresher before it is set up (e.g. an interceptor).
+	tweak func(r *tokenrefresh.Refresher)
+	stop  func()
+}
+
+func newRig(opts fakeauth.Options, omitResource bool, clientTweak func(*fakeauth.Client)) *rig {
+	rg := &rig{clock: clocktesting.NewFakeClock(time.Now().Truncate(time.Second)), forms: &formRecorder{}}
+	opts.Clock = rg.clock.Now
+	rg.fake = fakeauth.New(opts)
+	DeferCleanup(rg.fake.Close)
+	cl := fakeauth.Client{}
+	if clientTweak != nil {
+		clientTweak(&cl)
+	}
+	registered := rg.fake.AddClient(cl)
+	rg.clientID = registered.ID
+
+	c := refresherAPI.c
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "refresh-"}}
+	Expect(c.Create(ctx, ns)).To(Succeed())
+	rg.ns = ns.Name
+
+	Expect(c.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rg.ns, Name: mcpv1.ClientSecretName("srv"),
+			Labels: map[string]string{mcpv1.LabelManagedBy: mcpv1.ManagedByValue}},
+		Type: mcpv1.SecretTypeOAuth2Client,
+		Data: map[string][]byte{
+			mcpv1.ClientKeyClientID:     []byte(registered.ID),
+			mcpv1.ClientKeyClientSecret: []byte(registered.Secret),
+			mcpv1.ClientKeyAuthMethod:   []byte(registered.AuthMethod),
+			mcpv1.ClientKeyIssuer:       []byte(rg.fake.IssuerURL()),
+		},
+	})).To(Succeed())
+
+	server := &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rg.ns, Name: "srv"},
+		Spec: mcpv1.MCPServerSpec{
+			DisplayName: "Fake", URL: rg.fake.MCPURL(),
+			Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: omitResource}},
+		},
+	}
+	Expect(c.Create(ctx, server)).To(Succeed())
+	ep := rg.fake.Endpoints()
+	server.Status.OAuth2 = &mcpv1.OAuth2Status{
+		Issuer: ep.Issuer, AuthorizationEndpoint: ep.Authorization, TokenEndpoint: ep.Token,
+		Resource: ep.MCP, Scopes: []string{"mcp:read", "mcp:tools"}, ClientSecretName: mcpv1.ClientSecretName("srv"),
+	}
+	server.Status.Conditions = []metav1.Condition{{Type: mcpv1.ConditionAuthConfigured, Status: metav1.ConditionTrue,
+		Reason: mcpv1.ReasonRegistered, Message: "test", LastTransitionTime: metav1.Now(), ObservedGeneration: server.Generation}}
+	Expect(c.Status().Update(ctx, server)).To(Succeed())
+	rg.server = server
+	DeferCleanup(func() {
+		if rg.stop != nil {
+			rg.stop()
+		}
+		// Later tests' refreshers must not find this test's tokens.
+		Expect(c.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(rg.ns))).To(Succeed())
+	})
+	return rg
+}
+
+// start runs a manager with only the refresher, on the rig's clock.
+func (rg *rig) start() {
+	mgr, err := ctrl.NewManager(refresherAPI.cfg, ctrl.Options{
+		Scheme:     scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Client:     controllers.ClientOptions(),
+		Cache:      controllers.CacheOptions(),
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	hc := oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true})
+	hc.Transport = rg.forms.wrap(hc.Transport)
+	r := &tokenrefresh.Refresher{
+		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
+		Recorder:   mgr.GetEventRecorder("mcp-operator-refresher"),
+		HTTPClient: hc,
+		Clock:      rg.clock,
+	}
+	if rg.tweak != nil {
+		rg.tweak(r)
+	}
+	tokens, err := tokenrefresh.NewTokenCache(mgr)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(mgr.Add(tokens)).To(Succeed())
+	Expect(r.SetupWithManager(mgr, tokens)).To(Succeed())
+	Expect((&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), Debounce: 50 * time.Millisecond}).SetupWithManager(mgr, tokens)).To(Succeed())
+	mctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	rg.stop = func() { cancel(); <-done; rg.stop = nil }
+}
+
+// connect writes a token Secret as the callback server does, with fresh
+// tokens from the fake, issued now on the rig's clock.
+func (rg *rig) connect(user string) fakeauth.Tokens {
+	tok, err := rg.fake.IssueTokens(rg.clientID)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(refresherAPI.c.Create(ctx, rg.tokenSecret(user, tok, "grant-"+user))).To(Succeed())
+	return tok
+}
+
+func (rg *rig) tokenSecret(user string, tok fakeauth.Tokens, grantID string) *corev1.Secret {
+	now := rg.clock.Now()
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: rg.ns, Name: mcpauth.TokenSecretName("srv", user),
+			Labels: mcpauth.TokenSecretLabels("srv", user),
+			Annotations: map[string]string{
+				mcpv1.AnnotationUser:       user,
+				mcpauth.AnnotationState:    string(mcpauth.StateActive),
+				mcpauth.AnnotationGrantID:  grantID,
+				mcpauth.AnnotationIssuedAt: now.UTC().Format(time.RFC3339),
+			},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: mcpv1.GroupVersion.String(), Kind: "MCPServer",
+				Name: rg.server.Name, UID: rg.server.UID, Controller: ptr.To(true)}},
+		},
+		Type: mcpv1.SecretTypeUserToken,
+		Data: map[string][]byte{
+			mcpauth.KeyAccessToken: []byte(tok.AccessToken),
+			mcpauth.KeyTokenType:   []byte(tok.TokenType),
+			mcpauth.KeyExpiry:      []byte(now.Add(time.Duration(tok.ExpiresIn) * time.Second).UTC().Format(time.RFC3339)),
+			mcpauth.KeyScope:       []byte(tok.Scope),
+			mcpauth.KeyIssuer:      []byte(rg.fake.IssuerURL()),
+			mcpauth.KeyResource:    []byte(rg.fake.MCPURL()),
+		},
+	}
+	if tok.RefreshToken != "" {
+		s.Data[mcpauth.KeyRefreshToken] = []byte(tok.RefreshToken)
+	}
+	return s
+}
+
+// secret reads a user's token Secret from the API server.
+func (rg *rig) secret(user string) *corev1.Secret {
+	s := &corev1.Secret{}
+	Expect(refresherAPI.c.Get(ctx, client.ObjectKey{Namespace: rg.ns, Name: mcpauth.TokenSecretName("srv", user)}, s)).To(Succeed())
+	return s
+}
+
+func (rg *rig) refreshToken(user string) string {
+	return string(rg.secret(user).Data[mcpauth.KeyRefreshToken])
+}
+
+// formRecorder keeps the form of every refresh_token request sent.
+type formRecorder struct {
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+func (f *formRecorder) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Body != nil {
+			body, _ := io.ReadAll(req.Body)
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			if form, err := url.ParseQuery(string(body)); err == nil && form.Get("grant_type") == "refresh_token" {
+				f.mu.Lock()
+				f.forms = append(f.forms, form)
+				f.mu.Unlock()
+			}
+		}
+		return next.RoundTrip(req)
+	})
+}
+
+func (f *formRecorder) all() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.forms...)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
