@@ -36,7 +36,6 @@ const (
 	// ReasonClientRejected: the authorization server answered invalid_client
 	// for a pre-registered client, which only its owner can fix.
 	ReasonClientRejected = "ClientRejected"
-	ReasonInProgress     = "InProgress"
 )
 
 // Reasons for ConditionReachable.
@@ -51,7 +50,29 @@ const (
 const (
 	ReasonReady     = "Ready"
 	ReasonDisabled  = "Disabled"
-	ReasonNotReady  = "NotReady"
-	ReasonDeleting  = "Deleting"
 	ReasonReconcile = "Reconciling"
+)
+
+// Reasons of events that are not condition transitions (the event of a
+// condition transition carries the condition's reason).
+const (
+	// EventReasonOAuth2ClientRemoved: an OAuth client and its users' tokens
+	// were retired (auth type changed, or the client was replaced).
+	EventReasonOAuth2ClientRemoved = "OAuth2ClientRemoved"
+	// EventReasonRegistrationDeleted: the RFC 7592 registration was deleted.
+	EventReasonRegistrationDeleted = "RegistrationDeleted"
+	// EventReasonRegistrationNotDeleted: it could not be; delete it by hand.
+	EventReasonRegistrationNotDeleted = "RegistrationNotDeleted"
+
+	// EventReasonTokenRefreshed: a user's token was refreshed.
+	EventReasonTokenRefreshed = "TokenRefreshed"
+	// EventReasonTokenExpired: a token without a refresh token expired.
+	EventReasonTokenExpired = "TokenExpired"
+	// EventReasonReauthorizationRequired: the grant is dead (invalid_grant);
+	// the user must connect again.
+	EventReasonReauthorizationRequired = "ReauthorizationRequired"
+	// EventReasonClientInvalid: the token endpoint rejected the client.
+	EventReasonClientInvalid = "ClientInvalid"
+	// EventReasonRefreshFailed: a refresh failed transiently and is retried.
+	EventReasonRefreshFailed = "RefreshFailed"
 )

@@ -56,10 +56,7 @@ func parseFlags() options {
 		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
 	flag.StringVar(&o.returnOrigins, "allowed-return-origins", "",
 		"Comma-separated origins (scheme://host[:port]) that connect's return_to may send the user back to.")
-	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
-		"Allow outbound OAuth calls to loopback addresses. For tests and the local demo only.")
-	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
-		"Allow outbound OAuth calls over plain http. For tests and the local demo only.")
+	o.egress.BindFlags(flag.CommandLine)
 	o.zap.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return o

@@ -21,6 +21,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers"
+	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/webhooks"
 )
@@ -50,16 +51,13 @@ func parseFlags() options {
 		"Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", true,
 		"Elect a leader so exactly one manager reconciles (and refreshes tokens) at a time.")
-	flag.DurationVar(&o.resyncInterval, "resync-interval", 10*time.Minute,
+	flag.DurationVar(&o.resyncInterval, "resync-interval", mcpserver.DefaultResyncInterval,
 		"How often a server is probed again when nothing changed (jittered).")
-	flag.DurationVar(&o.rediscovery, "rediscovery-interval", 24*time.Hour,
+	flag.DurationVar(&o.rediscovery, "rediscovery-interval", mcpserver.DefaultRediscoveryInterval,
 		"How often each OAuth2 server's authorization server is discovered again, to notice moved endpoints (jittered per server).")
 	flag.StringVar(&o.callbackURL, "callback-url", "",
 		"Public base URL of the callback server, e.g. https://chat.example.com/mcp-auth. Redirect URIs are derived from it; OAuth2 auto-configuration needs it.")
-	flag.BoolVar(&o.egress.AllowLoopback, "allow-loopback-egress", false,
-		"Allow outbound OAuth and MCP calls to loopback addresses. For tests and the local demo only.")
-	flag.BoolVar(&o.egress.AllowInsecureHTTP, "allow-insecure-http", false,
-		"Allow outbound OAuth and MCP calls over plain http to any host. For tests and the local demo only; MCP traffic (not OAuth) to in-cluster Service names (*.svc, *.svc.cluster.local) never needs it.")
+	o.egress.BindFlags(flag.CommandLine)
 	flag.BoolVar(&o.enableWebhooks, "enable-webhooks", true,
 		"Serve the MCPServer admission webhooks (defaulting and validation) on :9443. Turn off for local runs without certificates.")
 	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs",

@@ -15,13 +15,6 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
 )
 
-// Event reasons of cleanup actions (not condition transitions).
-const (
-	eventClientRemoved          = "OAuth2ClientRemoved"
-	eventRegistrationDeleted    = "RegistrationDeleted"
-	eventRegistrationNotDeleted = "RegistrationNotDeleted"
-)
-
 // deleteRetryWindow bounds how long deletion waits for the authorization
 // server to accept the RFC 7592 DELETE before it gives up and lets the
 // MCPServer go: deletion never hangs forever on a remote outage.
@@ -67,7 +60,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
 		if err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl); err != nil {
-			r.event(server, corev1.EventTypeWarning, eventRegistrationNotDeleted, fmt.Sprintf(
+			r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 				"Could not delete the registration of client %s at %s: %s. Delete the client in the provider's console",
 				cl.ClientID, redactURL(cl.RegistrationClientURI), truncate(err.Error(), 600)))
 		} else {
@@ -90,7 +83,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	if cl != nil {
 		what = fmt.Sprintf("OAuth client %s of %s", cl.ClientID, redactURL(cl.Issuer))
 	}
-	r.event(server, corev1.EventTypeNormal, eventClientRemoved, fmt.Sprintf(
+	r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonOAuth2ClientRemoved, mcpv1.EventReasonOAuth2ClientRemoved, fmt.Sprintf(
 		"Retired %s because %s: %s client Secret %s and %d user token Secret(s); users connect again",
 		what, why, done, key.Name, n))
 	ctrl.LoggerFrom(ctx).Info("Retired OAuth client", "why", why, "tokenSecrets", n)
@@ -135,24 +128,25 @@ func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcp
 	}
 	err = oauth.DeleteRegistration(ctx, r.HTTPClient, &cl)
 	if err == nil {
-		r.event(server, corev1.EventTypeNormal, eventRegistrationDeleted, fmt.Sprintf(
+		r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonRegistrationDeleted, mcpv1.EventReasonRegistrationDeleted, fmt.Sprintf(
 			"Deleted the registration of client %s at %s", cl.ClientID, redactURL(cl.RegistrationClientURI)))
 		return nil
 	}
-	since := time.Since(server.DeletionTimestamp.Time)
+	since := r.now().Sub(server.DeletionTimestamp.Time)
 	if oauth.IsTransient(err) && since < deleteRetryWindow {
 		return fmt.Errorf("deleting the OAuth client registration of MCPServer %s/%s (retrying for %s): %w",
 			server.Namespace, server.Name, (deleteRetryWindow - since).Round(time.Second), err)
 	}
-	r.event(server, corev1.EventTypeWarning, eventRegistrationNotDeleted, fmt.Sprintf(
+	r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 		"Gave up deleting the registration of client %s at %s: %s. The MCPServer is deleted anyway; delete the client in the provider's console",
 		cl.ClientID, redactURL(cl.RegistrationClientURI), truncate(err.Error(), 600)))
 	return nil
 }
 
-// event records an event when a recorder is configured.
-func (r *Reconciler) event(server *mcpv1.MCPServer, eventType, reason, note string) {
+// event records an event when a recorder is configured. The note is
+// truncated to what an event can hold.
+func (r *Reconciler) event(server *mcpv1.MCPServer, eventType, reason, action, note string) {
 	if r.Recorder != nil {
-		r.Recorder.Eventf(server, nil, eventType, reason, reason, "%s", truncate(note, 1000))
+		r.Recorder.Eventf(server, nil, eventType, reason, action, "%s", truncate(note, 1000))
 	}
 }

@@ -19,6 +19,7 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+	"github.com/mcp-operator/mcp-operator/internal/stalled"
 )
 
 // loadClientSecret reads the server's client Secret straight from the API
@@ -32,9 +33,9 @@ func (r *Reconciler) loadClientSecret(ctx context.Context, run *oauth2Run) error
 		return err
 	}
 	if !ownClientSecret(secret, server) {
-		return &credentialError{mcpv1.ReasonClientSecretConflict, fmt.Sprintf(
+		return stalled.Errorf(mcpv1.ReasonClientSecretConflict,
 			"Secret %s/%s exists but is not an OAuth client Secret (type %s) owned by this MCPServer: delete or rename it so the operator can store the client there",
-			secret.Namespace, secret.Name, mcpv1.SecretTypeOAuth2Client)}
+			secret.Namespace, secret.Name, mcpv1.SecretTypeOAuth2Client)
 	}
 	cl := serverconfig.ClientFromSecret(secret)
 	run.secret, run.current = secret, &cl

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,6 +41,8 @@ type Reconciler struct {
 	// RediscoveryInterval is how often an OAuth2 server's authorization
 	// server is discovered again (jittered); 0 means 24 h.
 	RediscoveryInterval time.Duration
+	// Clock tells the time of discovery and deletion; nil means the real clock.
+	Clock clock.PassiveClock
 }
 
 // serverScope carries what one reconcile learns from step to step.
@@ -47,6 +50,8 @@ type serverScope struct {
 	server *mcpv1.MCPServer
 	// headers are the resolved static credentials sent when probing.
 	headers http.Header
+	// learned is what the steps found out; status.go turns it into conditions.
+	learned learned
 }
 
 // step is one named phase of a reconcile; each owns one condition.
@@ -78,13 +83,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 
 	original := server.DeepCopy()
+	s := &serverScope{server: server, headers: http.Header{}}
 	defer func() {
-		if err := r.writeStatus(ctx, original, server); err != nil {
+		if err := r.writeStatus(ctx, original, s, retErr == nil); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
 
-	s := &serverScope{server: server, headers: http.Header{}}
 	return runSteps(ctx, s,
 		r.reconcileOAuth2Removal,
 		r.reconcileCredentials,
@@ -124,18 +129,30 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, server *mcpv1.MCPServe
 	return ctrl.Result{}, nil
 }
 
-// writeStatus computes the summary, emits events for condition transitions
-// and patches status only when something changed.
-func (r *Reconciler) writeStatus(ctx context.Context, original, server *mcpv1.MCPServer) error {
-	summarize(server)
+// writeStatus computes the conditions from what the steps learned, emits
+// an event per condition transition and patches status only when something
+// changed.
+func (r *Reconciler) writeStatus(ctx context.Context, original *mcpv1.MCPServer, s *serverScope, succeeded bool) error {
+	server := s.server
+	applyStatus(server, s.learned, succeeded)
 	if equality.Semantic.DeepEqual(original.Status, server.Status) {
 		return nil
 	}
-	r.recordTransitions(original, server)
+	for _, t := range transitions(original, server) {
+		r.event(server, t.eventType, t.reason, t.action, t.note)
+	}
 	if err := r.Status().Patch(ctx, server, client.MergeFrom(original)); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("writing status of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
 	return nil
+}
+
+// now is the reconciler's clock reading.
+func (r *Reconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }
 
 // SetupWithManager registers the controller, its index and its watches.

@@ -8,20 +8,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/httpheader"
+	"github.com/mcp-operator/mcp-operator/internal/stalled"
 )
-
-// credentialError is a credential problem only the user can fix.
-type credentialError struct {
-	reason, message string
-}
-
-func (e *credentialError) Error() string { return e.message }
 
 // reconcileCredentials owns AuthConfigured for every auth type but OAuth2,
 // whose auto-configuration is a step of its own.
@@ -30,54 +23,55 @@ func (r *Reconciler) reconcileCredentials(ctx context.Context, s *serverScope) (
 	auth := server.Spec.Auth
 	switch auth.Type {
 	case mcpv1.AuthTypeNone, "":
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonNotRequired,
-			"The server needs no credentials")
+		s.learned.auth = truef(mcpv1.ReasonNotRequired, "The server needs no credentials")
 	case mcpv1.AuthTypeUserOIDC:
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonUserIdentityForwarded,
+		s.learned.auth = truef(mcpv1.ReasonUserIdentityForwarded,
 			"Chat apps forward each signed-in user's OIDC token; the operator holds no credentials for this server")
 	case mcpv1.AuthTypeAPIKey:
 		ref := auth.APIKey.SecretKeyRef
 		value, err := r.secretValue(ctx, server.Namespace, ref, "spec.auth.apiKey.secretKeyRef")
 		if err != nil {
-			return r.credentialsFailed(server, err)
+			return r.authFailed(s, err)
 		}
 		s.headers.Set(auth.APIKey.Header, value)
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonSecretsResolved,
-			fmt.Sprintf("API key read from Secret %s key %s", ref.Name, ref.Key))
+		s.learned.auth = truef(mcpv1.ReasonSecretsResolved, "API key read from Secret %s key %s", ref.Name, ref.Key)
 	case mcpv1.AuthTypeHeaders:
 		name := auth.Headers.SecretRef.Name
 		data, err := r.secretData(ctx, server.Namespace, name, "referenced by spec.auth.headers.secretRef")
 		if err == nil && len(data) == 0 {
-			err = &credentialError{mcpv1.ReasonSecretKeyNotFound, fmt.Sprintf(
+			err = stalled.Errorf(mcpv1.ReasonSecretKeyNotFound,
 				"Secret %s/%s referenced by spec.auth.headers.secretRef has no keys: add one key per header (key = header name, value = header value)",
-				server.Namespace, name)}
+				server.Namespace, name)
 		}
 		if err == nil {
 			err = checkHeaderKeys(server.Namespace, name, data)
 		}
 		if err != nil {
-			return r.credentialsFailed(server, err)
+			return r.authFailed(s, err)
 		}
 		for k, v := range data {
 			s.headers.Set(k, string(v))
 		}
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonSecretsResolved,
-			fmt.Sprintf("%d header(s) read from Secret %s", len(data), name))
+		s.learned.auth = truef(mcpv1.ReasonSecretsResolved, "%d header(s) read from Secret %s", len(data), name)
 	case mcpv1.AuthTypeOAuth2:
 		return r.reconcileOAuth2(ctx, s)
 	}
 	return ctrl.Result{}, nil
 }
 
-// credentialsFailed reports a user-fixable problem as a False condition and
-// returns no error (no hot retry: the Secret watch wakes us); anything else
-// is returned for a rate-limited retry.
-func (r *Reconciler) credentialsFailed(server *mcpv1.MCPServer, err error) (ctrl.Result, error) {
-	if ce, ok := err.(*credentialError); ok {
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, ce.reason, ce.message)
-		return ctrl.Result{}, nil
+// authFailed records a failed credentials step as AuthConfigured's finding
+// and says what the reconcile does next: a stalled failure waits for a
+// change (the Secret watch) or the slow resync, with no hot retry; a
+// transient or unexpected one is returned for a rate-limited retry.
+func (r *Reconciler) authFailed(s *serverScope, err error) (ctrl.Result, error) {
+	f, verdict := failed(err, mcpv1.ReasonDiscoveryFailed)
+	if f != nil {
+		s.learned.auth = f
 	}
-	return ctrl.Result{}, err
+	if verdict.Kind == stalled.Stalled {
+		return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
+	}
+	return ctrl.Result{}, fmt.Errorf("resolving the credentials of MCPServer %s/%s: %w", s.server.Namespace, s.server.Name, err)
 }
 
 // secretData reads a referenced Secret straight from the API server. usage
@@ -87,8 +81,8 @@ func (r *Reconciler) secretData(ctx context.Context, namespace, name, usage stri
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, secret)
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, &credentialError{mcpv1.ReasonSecretNotFound, fmt.Sprintf(
-			"Secret %s/%s %s does not exist: create it, or fix the reference", namespace, name, usage)}
+		return nil, stalled.Errorf(mcpv1.ReasonSecretNotFound,
+			"Secret %s/%s %s does not exist: create it, or fix the reference", namespace, name, usage)
 	case err != nil:
 		return nil, fmt.Errorf("reading Secret %s/%s %s: %w", namespace, name, usage, err)
 	}
@@ -100,9 +94,9 @@ func (r *Reconciler) secretData(ctx context.Context, namespace, name, usage stri
 func checkHeaderKeys(namespace, name string, data map[string][]byte) error {
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		if problem := httpheader.Problem(k, mcpv1.AuthTypeHeaders); problem != "" {
-			return &credentialError{mcpv1.ReasonInvalidHeader, fmt.Sprintf(
+			return stalled.Errorf(mcpv1.ReasonInvalidHeader,
 				"Secret %s/%s referenced by spec.auth.headers.secretRef has key %q, which cannot be sent as a header: it %s",
-				namespace, name, k, problem)}
+				namespace, name, k, problem)
 		}
 	}
 	return nil
@@ -116,9 +110,9 @@ func (r *Reconciler) secretValue(ctx context.Context, namespace string, ref mcpv
 	}
 	value, ok := data[ref.Key]
 	if !ok || len(value) == 0 {
-		return "", &credentialError{mcpv1.ReasonSecretKeyNotFound, fmt.Sprintf(
+		return "", stalled.Errorf(mcpv1.ReasonSecretKeyNotFound,
 			"Secret %s/%s referenced by %s has no non-empty key %q: add the key, or fix %s.key",
-			namespace, ref.Name, field, ref.Key, field)}
+			namespace, ref.Name, field, ref.Key, field)
 	}
 	return string(value), nil
 }

@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -14,12 +13,13 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/stalled"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
-// defaultRediscoveryInterval is how often a configured server's
+// DefaultRediscoveryInterval is how often a configured server's
 // authorization server is discovered again, to notice moved endpoints.
-const defaultRediscoveryInterval = 24 * time.Hour
+const DefaultRediscoveryInterval = 24 * time.Hour
 
 // deriveCallbackURLs derives the redirect URI (and, for an https callback
 // URL, the Client ID Metadata Document URL) from --callback-url, through the
@@ -28,15 +28,14 @@ const defaultRediscoveryInterval = 24 * time.Hour
 func (r *Reconciler) deriveCallbackURLs(_ context.Context, run *oauth2Run) error {
 	ns, name := run.server.Namespace, run.server.Name
 	if r.CallbackURL == "" {
-		return &credentialError{mcpv1.ReasonCallbackURLMissing,
-			"The operator has no callback URL, so it cannot give this OAuth2 server a redirect URI: " +
-				"start the manager with --callback-url set to the callback server's public base URL (e.g. https://chat.example.com/mcp-auth)"}
+		return &stalled.Error{Reason: mcpv1.ReasonCallbackURLMissing, Message: "The operator has no callback URL, so it cannot give this OAuth2 server a redirect URI: " +
+			"start the manager with --callback-url set to the callback server's public base URL (e.g. https://chat.example.com/mcp-auth)"}
 	}
 	run.redirectURI = mcpauth.RedirectURI(r.CallbackURL, ns, name)
 	if err := oauth.ValidateRedirectURI(run.redirectURI); err != nil {
-		return &credentialError{mcpv1.ReasonCallbackURLInvalid, fmt.Sprintf(
+		return stalled.Errorf(mcpv1.ReasonCallbackURLInvalid,
 			"--callback-url %s gives an unusable redirect URI (%s): restart the manager with an https --callback-url (plain http only on a loopback host)",
-			redactURL(r.CallbackURL), err)}
+			redactURL(r.CallbackURL), err)
 	}
 	if strings.HasPrefix(r.CallbackURL, "https://") {
 		run.cimdURL = mcpauth.ClientMetadataURL(r.CallbackURL, ns, name)
@@ -71,10 +70,8 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 		return nil
 	case oauth.IsTransient(err) && settled(run):
 		log.Info("Re-discovery failed; keeping the current OAuth configuration", "reason", oauth.ReasonOf(err), "error", err.Error())
-		if r.Recorder != nil {
-			r.Recorder.Eventf(server, nil, corev1.EventTypeWarning, string(oauth.ReasonOf(err)), "Discover",
-				"Periodic re-discovery failed, the current OAuth configuration stays in effect: %s", truncate(err.Error(), 900))
-		}
+		r.event(server, corev1.EventTypeWarning, string(oauth.ReasonOf(err)), "Discover",
+			"Periodic re-discovery failed, the current OAuth configuration stays in effect: "+err.Error())
 		return nil
 	}
 	return err
@@ -119,7 +116,7 @@ func (r *Reconciler) untilRediscovery(run *oauth2Run) time.Duration {
 func (r *Reconciler) rediscoveryInterval(server *mcpv1.MCPServer) time.Duration {
 	d := r.RediscoveryInterval
 	if d <= 0 {
-		d = defaultRediscoveryInterval
+		d = DefaultRediscoveryInterval
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(server.UID))

@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,7 +50,7 @@ type oauth2Run struct {
 // it discovers the authorization server, obtains a client (pre-registered,
 // CIMD or DCR), stores it in the <name>-oauth2-client Secret and reports it.
 func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.Result, error) {
-	run := &oauth2Run{server: s.server, now: time.Now()}
+	run := &oauth2Run{server: s.server, now: r.now()}
 	phases := []func(context.Context, *oauth2Run) error{
 		r.deriveCallbackURLs,
 		r.loadClientSecret,
@@ -63,13 +62,13 @@ func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.
 	}
 	for _, phase := range phases {
 		if err := phase(ctx, run); err != nil {
-			return r.oauth2Failed(s.server, err)
+			return r.authFailed(s, err)
 		}
 	}
-	if err := r.fillOAuth2Status(run); err != nil {
-		return r.oauth2Failed(s.server, err)
+	if err := fillOAuth2Status(run); err != nil {
+		return r.authFailed(s, err)
 	}
-	r.setOAuth2Configured(ctx, run)
+	s.learned.auth = r.oauth2Configured(ctx, run)
 	return ctrl.Result{RequeueAfter: requeueFloor(r.untilRediscovery(run))}, nil
 }
 
@@ -89,37 +88,11 @@ func isStatic(server *mcpv1.MCPServer) bool {
 	return o != nil && o.ClientID != "" && o.AuthorizationURL != "" && o.TokenURL != ""
 }
 
-// oauth2Failed reports a failed phase. Failures only a person can fix set
-// the condition False and come back at the slow resync (no hot loop);
-// transient ones set it False and return the error for a rate-limited
-// retry; anything else (API errors) is returned as is.
-func (r *Reconciler) oauth2Failed(server *mcpv1.MCPServer, err error) (ctrl.Result, error) {
-	var ce *credentialError
-	if errors.As(err, &ce) {
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, ce.reason, ce.message)
-		return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
-	}
-	var oe *oauth.Error
-	if !errors.As(err, &oe) {
-		return ctrl.Result{}, fmt.Errorf("configuring OAuth2 for MCPServer %s/%s: %w", server.Namespace, server.Name, err)
-	}
-	reason := string(oe.Reason)
-	if reason == "" {
-		reason = mcpv1.ReasonDiscoveryFailed
-	}
-	if oauth.IsTransient(err) {
-		setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, reason,
-			truncate(err.Error(), 900)+". This looks temporary: the operator retries with backoff")
-		return ctrl.Result{}, fmt.Errorf("configuring OAuth2 for MCPServer %s/%s: %w", server.Namespace, server.Name, err)
-	}
-	setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, reason, truncate(err.Error(), 1000))
-	return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
-}
-
-// setOAuth2Configured sets AuthConfigured True and announces a new client.
+// oauth2Configured is AuthConfigured's finding for a working client, and
+// announces a new client.
 // The first success is announced by the condition's transition event; a
 // re-registration under an already True condition gets its own event.
-func (r *Reconciler) setOAuth2Configured(ctx context.Context, run *oauth2Run) {
+func (r *Reconciler) oauth2Configured(ctx context.Context, run *oauth2Run) *finding {
 	server, cl := run.server, run.client
 	reason, msg := mcpv1.ReasonRegistered, ""
 	switch cl.Method {
@@ -137,17 +110,17 @@ func (r *Reconciler) setOAuth2Configured(ctx context.Context, run *oauth2Run) {
 
 	before := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionAuthConfigured)
 	wasSame := before != nil && before.Status == metav1.ConditionTrue && before.Reason == reason
-	setCondition(server, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, reason, msg)
 	if !run.newClient {
-		return
+		return truef(reason, "%s", msg)
 	}
 	ctrl.LoggerFrom(ctx).Info("Obtained OAuth client", "method", cl.Method, "clientID", cl.ClientID,
 		"issuer", redactURL(cl.Issuer), "replaced", run.replaced)
-	if wasSame && r.Recorder != nil {
+	if wasSame {
 		note := msg
 		if run.replaced != "" {
 			note = "Registered again because " + run.replaced + ". " + msg
 		}
-		r.Recorder.Eventf(server, nil, corev1.EventTypeNormal, reason, "Register", "%s", truncate(note, 1000))
+		r.event(server, corev1.EventTypeNormal, reason, "Register", note)
 	}
+	return truef(reason, "%s", msg)
 }

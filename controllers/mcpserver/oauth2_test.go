@@ -14,6 +14,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/stalled"
 )
 
 const testRedirect = "https://chat.example.com/auth/callback/ns/s"
@@ -110,7 +111,7 @@ func TestRediscoveryIntervalJitter(t *testing.T) {
 	for _, uid := range []string{"a", "b", "c", "d"} {
 		s := &mcpv1.MCPServer{ObjectMeta: metav1.ObjectMeta{UID: k8stypes.UID("uid-" + uid)}}
 		d := r.rediscoveryInterval(s)
-		if d < defaultRediscoveryInterval || d > defaultRediscoveryInterval*11/10 {
+		if d < DefaultRediscoveryInterval || d > DefaultRediscoveryInterval*11/10 {
 			t.Fatalf("interval %v outside [24h, 26.4h]", d)
 		}
 		if d != r.rediscoveryInterval(s) {
@@ -138,10 +139,10 @@ func TestDeriveCallbackURLs(t *testing.T) {
 		r := &Reconciler{CallbackURL: tc.base}
 		run := &oauth2Run{server: server}
 		err := r.deriveCallbackURLs(context.Background(), run)
-		var ce *credentialError
+		var ce *stalled.Error
 		switch {
 		case tc.wantReason != "":
-			if !errors.As(err, &ce) || ce.reason != tc.wantReason || !strings.Contains(ce.message, "--callback-url") {
+			if !errors.As(err, &ce) || ce.Reason != tc.wantReason || !strings.Contains(ce.Message, "--callback-url") {
 				t.Fatalf("%q: err = %v, want reason %s naming --callback-url", tc.base, err, tc.wantReason)
 			}
 		case err != nil || run.redirectURI != tc.wantRedirect || run.cimdURL != tc.wantCIMD:
@@ -150,7 +151,7 @@ func TestDeriveCallbackURLs(t *testing.T) {
 	}
 }
 
-func TestOAuth2FailedClassifies(t *testing.T) {
+func TestAuthFailedClassifies(t *testing.T) {
 	r := &Reconciler{ResyncInterval: time.Hour}
 	cases := []struct {
 		name       string
@@ -165,16 +166,18 @@ func TestOAuth2FailedClassifies(t *testing.T) {
 			mcpv1.ReasonRegistrationUnsupported, false, true},
 		{"blocked URL is not transient", &oauth.Error{Reason: oauth.ReasonURLBlocked, Message: "blocked", Transient: true},
 			mcpv1.ReasonURLBlocked, false, true},
-		{"credential problem", &credentialError{mcpv1.ReasonSecretNotFound, "missing"}, mcpv1.ReasonSecretNotFound, false, true},
+		{"credential problem", &stalled.Error{Reason: mcpv1.ReasonSecretNotFound, Message: "missing"}, mcpv1.ReasonSecretNotFound, false, true},
 		{"API error is returned without touching the condition", errors.New("conflict"), "", true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			server := &mcpv1.MCPServer{}
-			res, err := r.oauth2Failed(server, tc.err)
+			s := &serverScope{server: server}
+			res, err := r.authFailed(s, tc.err)
 			if (err != nil) != tc.wantErr || (res.RequeueAfter > 0) != tc.wantRetry {
 				t.Fatalf("got %v, %v", res, err)
 			}
+			applyStatus(server, s.learned, err == nil)
 			c := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionAuthConfigured)
 			if tc.wantReason == "" {
 				if c != nil {
@@ -194,11 +197,11 @@ func TestCheckStatusBounds(t *testing.T) {
 	if err := checkStatusBounds(ok); err != nil {
 		t.Fatal(err)
 	}
-	long := &mcpv1.OAuth2Status{TokenEndpoint: "https://as/" + strings.Repeat("x", maxStatusURL)}
+	long := &mcpv1.OAuth2Status{TokenEndpoint: "https://as/" + strings.Repeat("x", mcpv1.MaxURLLength)}
 	if err := checkStatusBounds(long); err == nil || !strings.Contains(err.Error(), "token_endpoint") {
 		t.Fatalf("long endpoint: %v", err)
 	}
-	many := &mcpv1.OAuth2Status{Scopes: make([]string, maxStatusScopes+1)}
+	many := &mcpv1.OAuth2Status{Scopes: make([]string, mcpv1.MaxScopes+1)}
 	if err := checkStatusBounds(many); err == nil {
 		t.Fatal("too many scopes accepted")
 	}

@@ -2,16 +2,12 @@ package mcpserver
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -21,8 +17,7 @@ import (
 
 const (
 	probeTimeout          = 20 * time.Second
-	defaultResyncInterval = 10 * time.Minute
-	maxStatusTools        = 256
+	DefaultResyncInterval = 10 * time.Minute
 )
 
 // reconcileReachability owns the Reachable condition and status.server and
@@ -32,28 +27,28 @@ const (
 func (r *Reconciler) reconcileReachability(ctx context.Context, s *serverScope) (ctrl.Result, error) {
 	server := s.server
 	if !server.IsEnabled() {
-		setCondition(server, mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped,
-			"The server is disabled, so it is not probed")
+		s.learned.reachable = unknownf(mcpv1.ReasonProbeSkipped, "The server is disabled, so it is not probed")
 		return ctrl.Result{}, nil
 	}
-	if !meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionAuthConfigured) {
-		setCondition(server, mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped,
-			"Waiting for credentials (see AuthConfigured) before probing the server")
+	if s.learned.auth == nil || s.learned.auth.status != metav1.ConditionTrue {
+		s.learned.reachable = unknownf(mcpv1.ReasonProbeSkipped, "Waiting for credentials (see AuthConfigured) before probing the server")
 		return ctrl.Result{}, nil
 	}
 
 	ctx, cancel := context.WithTimeout(oauth.WithKind(ctx, oauth.KindMCP), probeTimeout)
 	defer cancel()
 	if server.Spec.Auth.Type == mcpv1.AuthTypeOAuth2 {
-		r.probeChallenge(ctx, server)
+		answer, err := oauth.Probe(ctx, r.HTTPClient, server.Spec.URL)
+		s.learned.reachable = challengeFinding(server.Spec.URL, answer, err)
 	} else {
-		r.probeSession(ctx, server, s.headers)
+		s.learned.reachable = r.probeSession(ctx, server, s.headers)
 	}
 	return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
 }
 
-// probeSession initializes an MCP session and lists the server's tools.
-func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, headers http.Header) {
+// probeSession initializes an MCP session, lists the server's tools and
+// records them in status.
+func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, headers http.Header) *finding {
 	hc := *r.HTTPClient
 	hc.Transport = headerTransport{headers: headers, next: transportOf(r.HTTPClient)}
 	var transport mcp.Transport = &mcp.StreamableClientTransport{
@@ -62,79 +57,59 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	if server.Spec.Transport == mcpv1.TransportSSE {
 		transport = &mcp.SSEClientTransport{Endpoint: server.Spec.URL, HTTPClient: &hc}
 	}
-	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-operator", Version: "v1alpha1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: oauth.ClientName, Version: oauth.ClientVersion}, nil)
 	session, err := client.Connect(ctx, transport, nil)
 	if err != nil {
-		r.unreachable(server, err)
-		return
+		return unreachable(server.Spec.URL, err)
 	}
 	defer func() { _ = session.Close() }()
 
 	var tools []string
 	for tool, err := range session.Tools(ctx, nil) {
 		if err != nil {
-			r.unreachable(server, err)
-			return
+			return unreachable(server.Spec.URL, err)
 		}
 		tools = append(tools, tool.Name)
 	}
 	init := session.InitializeResult()
 	if init != nil && init.ServerInfo != nil {
 		server.Status.Server = &mcpv1.ServerInfo{
-			Name:            truncate(init.ServerInfo.Name, 256),
-			Version:         truncate(init.ServerInfo.Version, 256),
-			ProtocolVersion: truncate(init.ProtocolVersion, 64),
+			Name:            truncate(init.ServerInfo.Name, mcpv1.MaxServerInfoLength),
+			Version:         truncate(init.ServerInfo.Version, mcpv1.MaxServerInfoLength),
+			ProtocolVersion: truncate(init.ProtocolVersion, mcpv1.MaxProtocolVersionLength),
 		}
 	}
 	server.Status.Tools = filterTools(tools, server.Spec.Tools)
-	setCondition(server, mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonConnected,
-		fmt.Sprintf("Initialized an MCP session and listed %d tool(s)", len(tools)))
+	return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s)", len(tools))
 }
 
-// probeChallenge sends an unauthenticated initialize and expects the 401
-// bearer challenge of a server that needs per-user authorization.
-func (r *Reconciler) probeChallenge(ctx context.Context, server *mcpv1.MCPServer) {
-	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"mcp-operator","version":"v1alpha1"}}}`
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, server.Spec.URL, strings.NewReader(body))
-	if err != nil {
-		r.unreachable(server, err)
-		return
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	resp, err := r.HTTPClient.Do(req)
-	if err != nil {
-		r.unreachable(server, err)
-		return
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
-
-	challenge := resp.Header.Get("WWW-Authenticate")
+// challengeFinding judges an OAuth2 server's answer to an unauthenticated
+// initialize: a bearer challenge is the healthy answer of a server that
+// needs per-user authorization.
+func challengeFinding(serverURL string, answer oauth.ProbeResult, err error) *finding {
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized && strings.HasPrefix(strings.ToLower(challenge), "bearer"):
-		setCondition(server, mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonAuthorizationRequired,
-			"The server answered with a bearer challenge: each user connects their own account")
-	case resp.StatusCode < 300:
-		setCondition(server, mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonConnected,
-			"The server answered without asking for authorization")
+	case err != nil:
+		return unreachable(serverURL, err)
+	case answer.Bearer:
+		return truef(mcpv1.ReasonAuthorizationRequired, "The server answered with a bearer challenge: each user connects their own account")
+	case answer.StatusCode < 300:
+		return truef(mcpv1.ReasonConnected, "The server answered without asking for authorization")
 	default:
-		setCondition(server, mcpv1.ConditionReachable, metav1.ConditionFalse, mcpv1.ReasonUnreachable,
-			fmt.Sprintf("%s answered HTTP %d to an MCP initialize request: check spec.url", redactURL(server.Spec.URL), resp.StatusCode))
+		return falsef(mcpv1.ReasonUnreachable, "%s answered HTTP %d to an MCP initialize request: check spec.url",
+			redactURL(serverURL), answer.StatusCode)
 	}
 }
 
-func (r *Reconciler) unreachable(server *mcpv1.MCPServer, err error) {
-	setCondition(server, mcpv1.ConditionReachable, metav1.ConditionFalse, mcpv1.ReasonUnreachable,
-		fmt.Sprintf("Could not talk MCP to %s: %s. Check spec.url, spec.transport and the credentials",
-			redactURL(server.Spec.URL), truncate(err.Error(), 300)))
+func unreachable(serverURL string, err error) *finding {
+	return falsef(mcpv1.ReasonUnreachable, "Could not talk MCP to %s: %s. Check spec.url, spec.transport and the credentials",
+		redactURL(serverURL), truncate(err.Error(), 300))
 }
 
 func (r *Reconciler) resyncInterval() time.Duration {
 	if r.ResyncInterval > 0 {
 		return r.ResyncInterval
 	}
-	return defaultResyncInterval
+	return DefaultResyncInterval
 }
 
 // filterTools applies allow and deny (deny wins) and bounds the result.
@@ -149,10 +124,10 @@ func filterTools(names []string, filter *mcpv1.ToolFilter) []string {
 				continue
 			}
 		}
-		if len(out) == maxStatusTools {
+		if len(out) == mcpv1.MaxTools {
 			break
 		}
-		out = append(out, truncate(n, 128))
+		out = append(out, truncate(n, mcpv1.MaxToolNameLength))
 	}
 	return out
 }

@@ -2,10 +2,10 @@ package mcpserver
 
 import (
 	"context"
-	"fmt"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/stalled"
 )
 
 // ensureClient decides which client the server uses: the pre-registered one
@@ -83,10 +83,10 @@ func (r *Reconciler) ensureStaticClient(ctx context.Context, run *oauth2Run) err
 	server := run.server
 	o := server.Spec.Auth.OAuth2
 	if run.invalidClient != "" && run.invalidClient == o.ClientID {
-		return &credentialError{mcpv1.ReasonClientRejected, fmt.Sprintf(
+		return stalled.Errorf(mcpv1.ReasonClientRejected,
 			"The authorization server rejected the pre-registered client %s (invalid_client): check spec.auth.oauth2.clientID and the secret in clientSecretRef with the provider, "+
 				"then remove the annotation: kubectl annotate mcpserver -n %s %s %s-",
-			o.ClientID, server.Namespace, server.Name, mcpv1.AnnotationClientInvalid)}
+			o.ClientID, server.Namespace, server.Name, mcpv1.AnnotationClientInvalid)
 	}
 	cl := &oauth.Client{ClientID: o.ClientID, Method: oauth.MethodStatic,
 		TokenEndpointAuthMethod: oauth.AuthMethodNone, Issuer: staticIssuer(run)}

@@ -16,14 +16,6 @@ import (
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
-// Event reasons of the refresher, on the MCPServer.
-const (
-	EventReasonTokenRefreshed          = "TokenRefreshed"
-	EventReasonReauthorizationRequired = "ReauthorizationRequired"
-	EventReasonClientInvalid           = "ClientInvalid"
-	EventReasonRefreshFailed           = "RefreshFailed"
-)
-
 // refreshFailed records the outcome of a failed token request.
 //   - invalid_grant: the grant is dead; tokens removed, no more retries.
 //   - invalid_client: the MCPServer controller is told to register again;
@@ -36,14 +28,14 @@ func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec 
 	switch {
 	case isTokenErr && te.IsInvalidGrant():
 		tokenRefreshTotal.WithLabelValues(refreshResultInvalidGrant).Inc()
-		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_grant", EventReasonReauthorizationRequired,
+		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_grant", mcpv1.EventReasonReauthorizationRequired,
 			"The authorization server rejected the refresh token of user %s (invalid_grant): the user must connect again")
 	case isTokenErr && te.IsInvalidClient():
 		tokenRefreshTotal.WithLabelValues(refreshResultInvalidClient).Inc()
 		if perr := r.signalClientInvalid(ctx, server, clientID); perr != nil {
 			return ctrl.Result{}, perr
 		}
-		return r.markDead(ctx, live, rec, mcpauth.StateClientInvalid, "invalid_client", EventReasonClientInvalid,
+		return r.markDead(ctx, live, rec, mcpauth.StateClientInvalid, "invalid_client", mcpv1.EventReasonClientInvalid,
 			"The authorization server no longer accepts the operator's OAuth client (invalid_client) while refreshing the token of user %s: the client is registered again and the user must connect again")
 	}
 	result := refreshResultError
@@ -77,7 +69,7 @@ func (r *Refresher) transientFailure(ctx context.Context, live *corev1.Secret, r
 	ctrl.LoggerFrom(ctx).Info("Token refresh failed; backing off", "secret", client.ObjectKeyFromObject(live),
 		"reason", reason, "failures", failures, "retryIn", wait, "error", cause.Error())
 	if rec.failures == 0 && r.Recorder != nil {
-		r.Recorder.Eventf(server, live, corev1.EventTypeWarning, EventReasonRefreshFailed, "RefreshToken",
+		r.Recorder.Eventf(server, live, corev1.EventTypeWarning, mcpv1.EventReasonRefreshFailed, "RefreshToken",
 			"Refreshing the token of user %s failed, retrying with backoff; the current token is used until it expires: %s", userHashOf(live), cause.Error())
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil

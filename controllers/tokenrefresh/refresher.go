@@ -147,7 +147,7 @@ func (r *Refresher) expire(ctx context.Context, live *corev1.Secret, rec tokenRe
 		return ctrl.Result{}, err
 	}
 	r.states.set(client.ObjectKeyFromObject(live), mcpauth.StateExpired)
-	r.event(ctx, live, rec, corev1.EventTypeNormal, "TokenExpired",
+	r.event(ctx, live, rec, corev1.EventTypeNormal, mcpv1.EventReasonTokenExpired,
 		"The access token of user %s expired and there is no refresh token; the user must connect again", userHashOf(live))
 	return ctrl.Result{}, nil
 }

@@ -168,7 +168,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		_, err := mcpauth.GetToken(ctx, refresherAPI.c, rg.ns, "srv", "alice")
 		Expect(errors.Is(err, mcpauth.ErrReauthorizationRequired)).To(BeTrue(), "%v", err)
 		Eventually(rg.connectedUsers).Should(Equal(int32(1)))
-		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElement(tokenrefresh.EventReasonReauthorizationRequired))
+		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElement(mcpv1.EventReasonReauthorizationRequired))
 		for _, e := range rg.events() {
 			Expect(e.Note).NotTo(ContainSubstring(tok.RefreshToken))
 			Expect(e.Note).NotTo(ContainSubstring("alice"))
@@ -229,7 +229,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(s.Annotations).NotTo(HaveKey(mcpauth.AnnotationRefreshError))
 		Expect(rg.fake.GrantAlive(first.AccessToken)).To(BeTrue())
 		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElements(
-			tokenrefresh.EventReasonRefreshFailed, tokenrefresh.EventReasonTokenRefreshed))
+			mcpv1.EventReasonRefreshFailed, mcpv1.EventReasonTokenRefreshed))
 	})
 
 	It("treats a token endpoint timeout as transient", func() {

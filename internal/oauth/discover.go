@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -27,11 +26,6 @@ type Discovery struct {
 	// anyway.
 	Legacy bool
 }
-
-// probeBody is an MCP initialize request, which is what an MCP client sends
-// first and what protected servers answer 401 to.
-var probeBody = []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + ProtocolVersion +
-	`","capabilities":{},"clientInfo":{"name":"mcp-operator","version":"discovery"}}}`)
 
 // Discover finds the authorization server of the MCP server at serverURL:
 //
@@ -132,41 +126,13 @@ func discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverUR
 // that the challenge (its scope and resource_metadata) is still seen. Any
 // other answer is not an error: discovery continues with the well-known URLs.
 func probe(ctx context.Context, c *http.Client, serverURL string) (map[string]string, error) {
-	for _, body := range [][]byte{probeBody, operationProbeBody} {
-		params, unauthorized, err := probeWith(ctx, c, serverURL, body)
-		if err != nil || unauthorized {
-			return params, err
+	for _, body := range [][]byte{initializeBody, toolsListBody} {
+		p, err := send(ctx, c, serverURL, body)
+		if err != nil || p.StatusCode == http.StatusUnauthorized {
+			return p.Challenge, err
 		}
 	}
 	return nil, nil
-}
-
-// operationProbeBody is the second probe: an operation every MCP server
-// with tools protects.
-var operationProbeBody = []byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}`)
-
-// probeWith POSTs one unauthenticated MCP request and reports whether it was
-// answered 401, with the Bearer challenge parameters if any.
-func probeWith(ctx context.Context, c *http.Client, serverURL string, body []byte) (map[string]string, bool, error) {
-	safe := redactURL(serverURL)
-	req, err := http.NewRequestWithContext(WithKind(ctx, KindMCP), http.MethodPost, serverURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, false, &Error{Reason: ReasonDiscoveryFailed, URL: safe, Message: fmt.Sprintf("invalid MCP server URL %s", safe), Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("MCP-Protocol-Version", ProtocolVersion)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, false, requestError(ReasonDiscoveryFailed, safe, "probing the MCP server at", err)
-	}
-	// The body may be an open event stream: never read it.
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		return nil, false, nil
-	}
-	params, _ := BearerChallenge(resp)
-	return params, true, nil
 }
 
 // legacy implements the MCP 2025-03-26 fallback for servers without PRM: the

@@ -12,9 +12,6 @@ import (
 	"strings"
 )
 
-// ProtocolVersion is sent as MCP-Protocol-Version on discovery requests.
-const ProtocolVersion = "2025-11-25"
-
 // fetchStatus says what a metadata URL answered.
 type fetchStatus int
 
