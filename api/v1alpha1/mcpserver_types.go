@@ -8,6 +8,7 @@ import (
 // +kubebuilder:validation:Enum=StreamableHTTP;SSE
 type Transport string
 
+// Transports.
 const (
 	TransportStreamableHTTP Transport = "StreamableHTTP"
 	TransportSSE            Transport = "SSE"
@@ -17,6 +18,7 @@ const (
 // +kubebuilder:validation:Enum=ForceOn;DefaultOn;DefaultOff
 type Availability string
 
+// Availabilities.
 const (
 	AvailabilityForceOn    Availability = "ForceOn"
 	AvailabilityDefaultOn  Availability = "DefaultOn"
@@ -27,6 +29,7 @@ const (
 // +kubebuilder:validation:Enum=None;OAuth2;APIKey;Headers;UserOIDC
 type AuthType string
 
+// Auth types.
 const (
 	AuthTypeNone     AuthType = "None"
 	AuthTypeOAuth2   AuthType = "OAuth2"
@@ -40,11 +43,11 @@ const (
 type RegistrationMethod string
 
 const (
-	// RegistrationStatic: pre-registered credentials given in spec.auth.oauth2.
+	// RegistrationStatic means pre-registered credentials given in spec.auth.oauth2.
 	RegistrationStatic RegistrationMethod = "Static"
-	// RegistrationCIMD: a Client ID Metadata Document served by the callback server.
+	// RegistrationCIMD means a Client ID Metadata Document served by the callback server.
 	RegistrationCIMD RegistrationMethod = "CIMD"
-	// RegistrationDCR: RFC 7591 dynamic client registration.
+	// RegistrationDCR means RFC 7591 dynamic client registration.
 	RegistrationDCR RegistrationMethod = "DCR"
 )
 

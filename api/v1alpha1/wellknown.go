@@ -27,9 +27,9 @@ const (
 // Types of the Secrets mcp-operator owns.
 const (
 	// SecretTypeOAuth2Client holds a server's OAuth client credentials.
-	SecretTypeOAuth2Client corev1.SecretType = "mcpoperator.io/oauth2-client"
+	SecretTypeOAuth2Client corev1.SecretType = "mcpoperator.io/oauth2-client" //nolint:gosec // G101: a Secret type name, not a credential
 	// SecretTypeUserToken holds one user's tokens for one server.
-	SecretTypeUserToken corev1.SecretType = "mcpoperator.io/user-token"
+	SecretTypeUserToken corev1.SecretType = "mcpoperator.io/user-token" //nolint:gosec // G101: a Secret type name, not a credential
 )
 
 // Keys of the OAuth client Secret (<server>-oauth2-client).

@@ -83,7 +83,7 @@ func readKey(flagName, path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
-	key, err := os.ReadFile(path)
+	key, err := os.ReadFile(path) //nolint:gosec // G304: the path is the operator's own --*-key-file flag
 	if err != nil {
 		return nil, fmt.Errorf("reading --%s: %w", flagName, err)
 	}
@@ -144,7 +144,7 @@ func run(ctx context.Context, o options) error {
 
 // serve runs srv until ctx ends, then drains requests for a few seconds.
 func serve(ctx context.Context, srv *http.Server, o options) error {
-	ln, err := net.Listen("tcp", srv.Addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", srv.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", srv.Addr, err)
 	}

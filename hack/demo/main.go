@@ -31,7 +31,7 @@ const (
 	asAddr       = "127.0.0.1:9400"
 	fakeMCPAddr  = "127.0.0.1:9401"
 	noneAddr     = "127.0.0.1:9402"
-	apiKeyAddr   = "127.0.0.1:9403"
+	apiKeyAddr   = "127.0.0.1:9403" //nolint:gosec // G101: a listen address, not a credential
 	callbackAddr = "127.0.0.1:8090"
 	probeAddr    = "127.0.0.1:18081"
 	// tokenTTL is short so the refresher visibly refreshes within a minute

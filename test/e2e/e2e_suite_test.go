@@ -128,9 +128,9 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	}
 	for _, name := range []string{"manager", "callback"} {
 		if data, err := os.ReadFile(filepath.Join(logDir(), name+".log")); err == nil {
-			const max = 20000
-			if len(data) > max {
-				data = data[len(data)-max:]
+			const maxTail = 20000
+			if len(data) > maxTail {
+				data = data[len(data)-maxTail:]
 			}
 			AddReportEntry(name+".log (tail)", string(data))
 		}

@@ -42,7 +42,7 @@ func NewBrowser(callbackURL, userHeader, user string) *Browser {
 		Jar:       jar,
 		Timeout:   30 * time.Second,
 		Transport: &proxyTransport{b: b, base: http.DefaultTransport},
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		CheckRedirect: func(_ *http.Request, via []*http.Request) error {
 			if len(via) >= 10 {
 				return fmt.Errorf("more than 10 redirects")
 			}

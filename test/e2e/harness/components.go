@@ -134,7 +134,8 @@ func WaitHTTP(ctx context.Context, p *Process, url string, timeout time.Duration
 	hc := &http.Client{Timeout: 2 * time.Second}
 	for {
 		if done, err := p.Exited(); done {
-			return fmt.Errorf("%s exited before %s answered (%v); see %s", p.Name, url, err, p.LogPath)
+			// err is nil after a clean exit: %w would print "%!w(<nil>)".
+			return fmt.Errorf("%s exited before %s answered (%v); see %s", p.Name, url, err, p.LogPath) //nolint:errorlint // see above
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := hc.Do(req); err == nil {
