@@ -28,7 +28,8 @@ type Config struct {
 	// RediscoveryInterval is how often OAuth2 servers are discovered again
 	// (jittered); 0 means 24 h.
 	RediscoveryInterval time.Duration
-	// Clock schedules token refreshes; nil means the real clock.
+	// Clock schedules token refreshes and dates discoveries; nil means the
+	// real clock.
 	Clock clock.WithTicker
 }
 
@@ -89,5 +90,6 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		ResyncInterval:      cfg.ResyncInterval,
 		CallbackURL:         cfg.CallbackURL,
 		RediscoveryInterval: cfg.RediscoveryInterval,
+		Clock:               cfg.Clock,
 	}).SetupWithManager(ctx, mgr)
 }

@@ -120,7 +120,7 @@ func (r *Reconciler) rediscoveryInterval(server *mcpv1.MCPServer) time.Duration 
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(server.UID))
-	return d + time.Duration(h.Sum64()%uint64(d/10+1))
+	return d + time.Duration(h.Sum64()%uint64(d/10+1)) //nolint:gosec // G115: the remainder is below d/10+1, which fits an int64
 }
 
 // chooseScopes: spec scopes; else the challenge scope; else the PRM

@@ -18,6 +18,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -30,6 +33,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/controllers"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
 
@@ -193,58 +197,89 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		waitReady(server)
 		Expect(fake.RegisteredClientCount()).To(Equal(1))
 	})
+})
+
+// The restart spec runs on an API server of its own: no other manager may
+// reconcile its MCPServer, so every registration and log line it sees is
+// the restarted manager's.
+var _ = Describe("OAuth2 client reuse across manager restarts", Ordered, func() {
+	var api client.Client
+	var apiCfg *rest.Config
+	BeforeAll(func() {
+		env, restCfg, err := envtestutil.Start()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(env.Stop)
+		apiCfg = restCfg
+		api, err = client.New(restCfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+	})
 
 	It("keeps exactly one registration across manager restarts and never logs, reports or stores a secret outside the Secret", func() {
+		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "restart-"}}
+		Expect(api.Create(ctx, nsObj)).To(Succeed())
+		ns := nsObj.Name
+		clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 		// A DCR client with a secret, so there is a secret to leak.
 		fake := newFake(fakeauth.Options{DCRAuthMethod: fakeauth.AuthBasic})
 		fake.SetFault(fakeauth.Fault{NoRegistrationEndpoint: true})
-		server := createOAuth2Server(ns, "restarts", fake.MCPURL())
+		server := newOAuth2Server(ns, "restarts", fake.MCPURL())
+		Expect(api.Create(ctx, server)).To(Succeed())
 
-		// The suite's manager: no automatic registration, which only a
-		// person can fix, so it waits for its slow resync.
+		// No automatic registration, which only a person can fix: the
+		// condition says what to do.
+		logs := []*gbytes.Buffer{gbytes.NewBuffer()}
+		stop := startManager(apiCfg, ns, clk, logs[0])
 		Eventually(func(g Gomega) {
-			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(api.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
 			c := authCondition(server)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(mcpv1.ReasonRegistrationUnsupported))
 			g.Expect(c.Message).To(ContainSubstring("spec.auth.oauth2.clientID"))
 		}).Should(Succeed())
+		stop()
 
-		// The provider enables DCR; a fresh manager logging at the highest
-		// verbosity registers at startup.
+		// The provider enables DCR; a fresh manager registers at startup.
 		fake.SetFault(fakeauth.Fault{})
-		logs := []*gbytes.Buffer{gbytes.NewBuffer()}
-		stop := startManager(ns, logs[0])
-		waitReady(server)
+		logs = append(logs, gbytes.NewBuffer())
+		clk.Step(time.Hour)
+		stop = startManager(apiCfg, ns, clk, logs[1])
+		waitReadyIn(api, server)
 		Expect(fake.Counters().Register).To(Equal(1))
-		Eventually(logs[0]).Should(gbytes.Say("Obtained OAuth client"))
+		Eventually(logs[1]).Should(gbytes.Say("Obtained OAuth client"))
 		stop()
 
 		for i := range 3 {
 			buf := gbytes.NewBuffer()
 			logs = append(logs, buf)
+			clk.Step(time.Hour)
 			before := fake.Counters().ASMetadata
-			stop := startManager(ns, buf)
-			// It re-discovered (its interval is tiny) and finished a reconcile.
+			stop := startManager(apiCfg, ns, clk, buf)
+			// It re-discovered (its interval is tiny) and finished the
+			// reconcile: status carries this restart's discovery time.
 			Eventually(func() int { return fake.Counters().ASMetadata }).Should(BeNumerically(">", before), "restart %d", i+1)
-			Eventually(buf).Should(gbytes.Say(`"msg":"Reconcile done[^"]*","controller":"mcpserver"`))
+			Eventually(func(g Gomega) {
+				g.Expect(api.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+				g.Expect(server.Status.OAuth2).NotTo(BeNil())
+				g.Expect(server.Status.OAuth2.LastDiscoveryTime).NotTo(BeNil())
+				g.Expect(server.Status.OAuth2.LastDiscoveryTime.Time.Equal(clk.Now())).To(BeTrue(), "restart %d", i+1)
+			}).Should(Succeed())
 			stop()
 			Expect(fake.Counters().Register).To(Equal(1), "restart %d registered again", i+1)
 			Expect(fake.RegisteredClientCount()).To(Equal(1))
 		}
 
-		secret := clientSecret(ns, "restarts")
+		secret := clientSecretIn(api, ns, "restarts")
 		clientSecretValue := string(secret.Data[mcpv1.ClientKeyClientSecret])
 		rat := string(secret.Data[mcpv1.ClientKeyRegistrationAccessToken])
 		Expect(clientSecretValue).NotTo(BeEmpty())
 		Expect(rat).NotTo(BeEmpty())
 
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+		Expect(api.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
 		status, err := json.Marshal(server.Status)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(status)).To(ContainSubstring(server.Status.OAuth2.ClientID))
 		var events []string
-		for _, e := range listEvents(ns, "restarts") {
+		for _, e := range listEventsIn(api, ns, "restarts") {
 			events = append(events, e.Reason+" "+e.Note)
 		}
 		for what, text := range map[string]string{"status": string(status), "events": strings.Join(events, "\n")} {
@@ -260,7 +295,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		}
 		for i, buf := range logs {
 			text := logText(buf.Contents())
-			if i == 0 {
+			if i == 1 {
 				Expect(text).To(ContainSubstring(server.Status.OAuth2.ClientID), "the registering manager logged the client")
 			}
 			Expect(text).To(ContainSubstring(`"level":"Level(-5)"`), "manager %d logged at high verbosity", i)
@@ -322,8 +357,13 @@ func authCondition(server *mcpv1.MCPServer) *metav1.Condition {
 // waitReady waits until server is Ready for its current generation.
 func waitReady(server *mcpv1.MCPServer) {
 	GinkgoHelper()
+	waitReadyIn(k8sClient, server)
+}
+
+func waitReadyIn(c client.Client, server *mcpv1.MCPServer) {
+	GinkgoHelper()
 	Eventually(func(g Gomega) {
-		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
 		c := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "%s: %s", c.Reason, c.Message)
@@ -334,8 +374,13 @@ func waitReady(server *mcpv1.MCPServer) {
 
 func clientSecret(ns, server string) *corev1.Secret {
 	GinkgoHelper()
+	return clientSecretIn(k8sClient, ns, server)
+}
+
+func clientSecretIn(c client.Client, ns, server string) *corev1.Secret {
+	GinkgoHelper()
 	secret := &corev1.Secret{}
-	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: mcpv1.ClientSecretName(server)}, secret)).To(Succeed())
+	Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: mcpv1.ClientSecretName(server)}, secret)).To(Succeed())
 	return secret
 }
 
@@ -362,8 +407,13 @@ func expectGone(obj client.Object) {
 
 func listEvents(ns, name string) []eventsv1.Event {
 	GinkgoHelper()
+	return listEventsIn(k8sClient, ns, name)
+}
+
+func listEventsIn(c client.Client, ns, name string) []eventsv1.Event {
+	GinkgoHelper()
 	list := &eventsv1.EventList{}
-	Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+	Expect(c.List(ctx, list, client.InNamespace(ns))).To(Succeed())
 	var out []eventsv1.Event
 	for _, e := range list.Items {
 		if e.Regarding.Name == name {
@@ -381,14 +431,15 @@ func eventReasons(ns, name string) []string {
 	return reasons
 }
 
-// startManager starts a second manager, as after a restart: limited to ns,
-// logging everything at the highest verbosity into buf, re-discovering on
-// every reconcile. The returned function stops it and waits for it.
-func startManager(ns string, buf *gbytes.Buffer) func() {
+// startManager starts a manager on the API server at apiCfg, as after a
+// restart: limited to ns, on clk, logging everything at the highest
+// verbosity into buf, re-discovering on every reconcile. The returned
+// function stops it and waits for it.
+func startManager(apiCfg *rest.Config, ns string, clk clock.WithTicker, buf *gbytes.Buffer) func() {
 	GinkgoHelper()
 	cacheOpts := controllers.CacheOptions()
 	cacheOpts.DefaultNamespaces = map[string]cache.Config{ns: {}}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(apiCfg, ctrl.Options{
 		Scheme:     scheme,
 		Logger:     zap.New(zap.WriteTo(buf), zap.Level(zapcore.Level(-10))),
 		Metrics:    metricsserver.Options{BindAddress: "0"},
@@ -400,6 +451,7 @@ func startManager(ns string, buf *gbytes.Buffer) func() {
 	mctx, cancel := context.WithCancel(ctx)
 	c := testConfig()
 	c.RediscoveryInterval = time.Nanosecond
+	c.Clock = clk
 	Expect(controllers.SetupWithManager(mctx, mgr, c)).To(Succeed())
 	done := make(chan struct{})
 	go func() {

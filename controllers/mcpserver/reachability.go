@@ -15,10 +15,12 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
-const (
-	probeTimeout          = 20 * time.Second
-	DefaultResyncInterval = 10 * time.Minute
-)
+// probeTimeout bounds one reachability probe.
+const probeTimeout = 20 * time.Second
+
+// DefaultResyncInterval is how often a server is probed again when nothing
+// changed (the manager's --resync-interval default).
+const DefaultResyncInterval = 10 * time.Minute
 
 // reconcileReachability owns the Reachable condition and status.server and
 // status.tools: it connects to the server as an MCP client with the resolved
@@ -134,7 +136,7 @@ func filterTools(names []string, filter *mcpv1.ToolFilter) []string {
 
 // jitter spreads periodic work by up to +10%.
 func jitter(d time.Duration) time.Duration {
-	return d + time.Duration(rand.Int64N(int64(d)/10+1))
+	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // G404: jitter spreads load; it needs no unpredictability
 }
 
 func truncate(s string, n int) string {

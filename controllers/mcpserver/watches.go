@@ -11,7 +11,7 @@ import (
 )
 
 // secretRefIndex indexes MCPServers by the names of the Secrets they reference.
-const secretRefIndex = "spec.auth.secretRefs"
+const secretRefIndex = "spec.auth.secretRefs" //nolint:gosec // G101: an index name, not a credential
 
 // referencedSecrets lists the names of the Secrets a server's spec points at.
 func referencedSecrets(server *mcpv1.MCPServer) []string {

@@ -1,3 +1,7 @@
+// Package tokenrefresh keeps users' token Secrets fresh: the refresher
+// redeems each refresh token once, ahead of expiry, and the connected-users
+// counter reports in each MCPServer's status how many users hold a usable
+// token.
 package tokenrefresh
 
 import (

@@ -41,7 +41,7 @@ func seededJitter(span time.Duration, seed string) time.Duration {
 	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(seed))
-	return time.Duration(h.Sum64() % uint64(span))
+	return time.Duration(h.Sum64() % uint64(span)) //nolint:gosec // G115: the remainder is below span, an int64
 }
 
 // backoffFor is the wait after the n-th consecutive transient failure.
