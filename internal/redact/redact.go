@@ -25,14 +25,16 @@ const Ellipsis = "…"
 // Secret replaces each secret found by Secrets.
 const Secret = "[redacted]"
 
-// URL returns raw without user info, query and fragment. Unparseable input
-// gives InvalidURL.
+// URL returns raw without user info, query and fragment, keeping scheme,
+// host and path. The opaque part of a URL without "//" ("https:user:pw@host")
+// is dropped as well: it is no usable http URL and may hide credentials.
+// Unparseable input gives InvalidURL.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return InvalidURL
 	}
-	u.User = nil
+	u.User, u.Opaque = nil, ""
 	u.RawQuery, u.ForceQuery = "", false
 	u.Fragment, u.RawFragment = "", ""
 	return u.String()
