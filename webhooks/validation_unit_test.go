@@ -41,6 +41,8 @@ func TestValidateEndpointURL(t *testing.T) {
 		"https://mcp.example.com/%zz":                    "absolute http or https",
 		"http://user:pw@mcp.example.com/mcp#x":           "user info",
 		"https://mcp.example.com/mcp?access_token=s3cre": "",
+		"https:user:pw@mcp.example.com/mcp":              "must name a host",
+		"https://user:pw@mcp.example.com/%zz":            "absolute http or https",
 	} {
 		errs := validateEndpointURL(raw, field.NewPath("spec", "url"))
 		got := errs.ToAggregate()

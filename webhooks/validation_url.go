@@ -1,13 +1,13 @@
 package webhooks
 
 import (
-	"net/netip"
 	"net/url"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Advice shared by the URL rules.
@@ -21,41 +21,26 @@ const (
 // absolute http(s) with a host, no user info, no fragment, and plain http
 // only where the traffic cannot leave the node or the cluster.
 func validateEndpointURL(raw string, path *field.Path) field.ErrorList {
+	// Echoed in the admission answer: user info, query and fragment can
+	// carry secrets and are dropped.
+	shown := redact.URL(raw)
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") {
-		return field.ErrorList{field.Invalid(path, safeURL(u), "must be an absolute http or https URL, "+urlExample)}
+		return field.ErrorList{field.Invalid(path, shown, "must be an absolute http or https URL, "+urlExample)}
 	}
 	var errs field.ErrorList
 	if u.Host == "" || u.Hostname() == "" {
-		errs = append(errs, field.Invalid(path, safeURL(u), "must name a host, "+urlExample))
+		errs = append(errs, field.Invalid(path, shown, "must name a host, "+urlExample))
 	}
 	if u.User != nil {
-		errs = append(errs, field.Invalid(path, safeURL(u),
+		errs = append(errs, field.Invalid(path, shown,
 			"must not contain user info (user:password@): remove it and put credentials in spec.auth (auth.type APIKey or Headers with a Secret)"))
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		errs = append(errs, field.Invalid(path, safeURL(u), "must not have a fragment (#...): remove it"))
+		errs = append(errs, field.Invalid(path, shown, "must not have a fragment (#...): remove it"))
 	}
-	if u.Scheme == "http" && u.Hostname() != "" && !isLoopbackHost(u.Hostname()) && !oauth.IsClusterLocalHost(u.Hostname()) {
-		errs = append(errs, field.Invalid(path, safeURL(u), httpAllowed))
+	if u.Scheme == "http" && u.Hostname() != "" && !oauth.IsLoopbackHost(u.Hostname()) && !oauth.IsClusterLocalHost(u.Hostname()) {
+		errs = append(errs, field.Invalid(path, shown, httpAllowed))
 	}
 	return errs
-}
-
-// safeURL is the part of a URL that may be echoed in an admission answer:
-// user info, query and fragment can carry secrets and are dropped.
-func safeURL(u *url.URL) string {
-	if u == nil {
-		return "<not a URL>"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-}
-
-// isLoopbackHost: localhost or a loopback IP literal (127.0.0.0/8, ::1).
-func isLoopbackHost(h string) bool {
-	if strings.EqualFold(strings.TrimSuffix(h, "."), "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(h)
-	return err == nil && ip.Unmap().IsLoopback()
 }

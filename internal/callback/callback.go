@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -16,12 +15,13 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
-// maxShownErrorBytes bounds the authorization server's error text shown to
+// maxShownErrorRunes bounds the authorization server's error text shown to
 // the user (escaped; never logged).
-const maxShownErrorBytes = 200
+const maxShownErrorRunes = 200
 
 // handleCallback finishes the flow: GET /callback/{namespace}/{name}.
 func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
@@ -117,15 +117,15 @@ func (s *Server) responseRefused(w http.ResponseWriter, log logr.Logger, err err
 // authorizationError shows the authorization server's error response.
 func (s *Server) authorizationError(w http.ResponseWriter, log logr.Logger, are *oauth.AuthorizationResponseError) {
 	callbacksTotal.WithLabelValues(resultDenied).Inc()
-	log.Info("The authorization server refused the sign-in", "error", truncate(are.Code, 64))
+	log.Info("The authorization server refused the sign-in", "error", redact.Line(are.Code, 64))
 	if are.IsAccessDenied() {
 		writeErrorPage(w, http.StatusForbidden, "access was denied at the authorization server; connect again to retry")
 		return
 	}
 	writePage(w, http.StatusBadRequest, pageData{
 		Title:   "Connection failed",
-		Message: "the authorization server refused the sign-in: " + truncate(are.Code, 64),
-		Detail:  truncate(are.Description, maxShownErrorBytes),
+		Message: "the authorization server refused the sign-in: " + redact.Line(are.Code, 64),
+		Detail:  redact.Line(are.Description, maxShownErrorRunes),
 	})
 }
 
@@ -174,21 +174,4 @@ func (s *Server) connected(w http.ResponseWriter, r *http.Request, f flow) {
 		Server:  f.Namespace + "/" + f.Name,
 		Origin:  origin(s.base),
 	})
-}
-
-// truncate cuts upstream text shown to users and strips control characters.
-func truncate(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

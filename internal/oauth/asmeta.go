@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // AuthServerMetadata is the part of RFC 8414 / OpenID Connect discovery
@@ -44,8 +46,8 @@ func (m *AuthServerMetadata) SupportsS256() bool {
 func asMetadataURLs(issuer string) ([]string, error) {
 	u, err := url.Parse(issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(issuer),
-			Message: fmt.Sprintf("authorization server issuer %q is not a valid issuer URL (https, no query or fragment)", truncate(redactURL(issuer), maxQuoted))}
+		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redact.URL(issuer),
+			Message: fmt.Sprintf("authorization server issuer %q is not a valid issuer URL (https, no query or fragment)", redact.Line(redact.URL(issuer), maxQuoted))}
 	}
 	origin := u.Scheme + "://" + u.Host
 	path := strings.TrimSuffix(u.EscapedPath(), "/")
@@ -70,9 +72,9 @@ func asMetadataURLs(issuer string) ([]string, error) {
 func DiscoverAuthServer(ctx context.Context, c *http.Client, issuer string) (*AuthServerMetadata, error) {
 	md, found, err := discoverAuthServer(ctx, clientOrDefault(c), issuer)
 	if err == nil && !found {
-		err = &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(issuer),
+		err = &Error{Reason: ReasonDiscoveryFailed, URL: redact.URL(issuer),
 			Message: fmt.Sprintf("no authorization server metadata found for issuer %s (tried the RFC 8414 and OpenID Connect well-known URLs); "+
-				"set spec.auth.oauth2.clientID, authorizationURL and tokenURL instead", redactURL(issuer))}
+				"set spec.auth.oauth2.clientID, authorizationURL and tokenURL instead", redact.URL(issuer))}
 	}
 	if err != nil {
 		return nil, err
@@ -101,9 +103,9 @@ func discoverAuthServer(ctx context.Context, c *http.Client, issuer string) (*Au
 			// RFC 8414 §3.3: must not be used. Another candidate may still
 			// hold the right document.
 			if mismatch == nil {
-				mismatch = &Error{Reason: ReasonIssuerMismatch, URL: redactURL(mdURL),
+				mismatch = &Error{Reason: ReasonIssuerMismatch, URL: redact.URL(mdURL),
 					Message: fmt.Sprintf("authorization server metadata at %s has issuer %q, but it was looked up for issuer %q; they must be identical (RFC 8414 §3.3)",
-						redactURL(mdURL), truncate(raw.Issuer, maxQuoted), truncate(issuer, maxQuoted))}
+						redact.URL(mdURL), redact.Line(raw.Issuer, maxQuoted), redact.Line(issuer, maxQuoted))}
 			}
 			continue
 		}
@@ -140,7 +142,7 @@ func fromOAuthex(raw *oauthex.AuthServerMeta, mdURL string) *AuthServerMetadata 
 // endpoint URL passes the egress policy (a document must not be able to point
 // the operator at a metadata service or, in production, at plain http).
 func validateAuthServer(c *http.Client, md *AuthServerMetadata) error {
-	doc := redactURL(md.MetadataURL)
+	doc := redact.URL(md.MetadataURL)
 	for _, f := range [][2]string{{"authorization_endpoint", md.AuthorizationEndpoint}, {"token_endpoint", md.TokenEndpoint}} {
 		if field, v := f[0], f[1]; v == "" {
 			return &Error{Reason: ReasonDiscoveryFailed, URL: doc,
@@ -149,7 +151,7 @@ func validateAuthServer(c *http.Client, md *AuthServerMetadata) error {
 	}
 	if !md.SupportsS256() {
 		return &Error{Reason: ReasonPKCEUnsupported, URL: doc,
-			Message: fmt.Sprintf("authorization server %s does not advertise PKCE S256 in code_challenge_methods_supported (metadata at %s); PKCE is required, so this server cannot be used", redactURL(md.Issuer), doc)}
+			Message: fmt.Sprintf("authorization server %s does not advertise PKCE S256 in code_challenge_methods_supported (metadata at %s); PKCE is required, so this server cannot be used", redact.URL(md.Issuer), doc)}
 	}
 	return checkEndpoints(c, doc, md)
 }
@@ -171,7 +173,7 @@ func checkEndpoints(c *http.Client, doc string, md *AuthServerMetadata) error {
 		u, err := url.Parse(f.value)
 		if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
 			return &Error{Reason: ReasonDiscoveryFailed, URL: doc,
-				Message: fmt.Sprintf("authorization server metadata at %s has an invalid %s %q", doc, f.name, truncate(redactURL(f.value), maxQuoted))}
+				Message: fmt.Sprintf("authorization server metadata at %s has an invalid %s %q", doc, f.name, redact.Line(redact.URL(f.value), maxQuoted))}
 		}
 		if err := p.checkURL(u, KindASMetadata); err != nil {
 			var be *Error

@@ -3,6 +3,8 @@ package oauth
 import (
 	"fmt"
 	"time"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // ClientSecretExpiryMargin: a client secret that expires within this margin
@@ -44,7 +46,7 @@ func ReplaceReason(cur *Client, want ClientRequirements) string {
 	case cur.Method == MethodStatic:
 		return "spec.auth.oauth2 no longer names a pre-registered client"
 	case cur.Issuer != want.Issuer:
-		return fmt.Sprintf("the authorization server changed from %s to %s", redactURL(cur.Issuer), redactURL(want.Issuer))
+		return fmt.Sprintf("the authorization server changed from %s to %s", redact.URL(cur.Issuer), redact.URL(want.Issuer))
 	case want.CurrentRedirectURI != want.RedirectURI:
 		return fmt.Sprintf("the redirect URI changed from %s to %s", want.CurrentRedirectURI, want.RedirectURI)
 	case want.InvalidClientID != "" && want.InvalidClientID == cur.ClientID:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // DeleteRegistration deletes a dynamically registered client (RFC 7592 §2.3)
@@ -16,7 +18,7 @@ func DeleteRegistration(ctx context.Context, c *http.Client, cl *Client) error {
 	if cl == nil || cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
 		return nil
 	}
-	safe := redactURL(cl.RegistrationClientURI)
+	safe := redact.URL(cl.RegistrationClientURI)
 	req, err := http.NewRequestWithContext(WithKind(ctx, KindRegister), http.MethodDelete, cl.RegistrationClientURI, nil)
 	if err != nil {
 		return &Error{Reason: ReasonRegistrationFailed, URL: safe, Message: fmt.Sprintf("invalid registration_client_uri %s", safe)}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Discovery is what Discover learned about an MCP server's authorization.
@@ -59,8 +61,8 @@ func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discove
 func parseServerURL(c *http.Client, serverURL string) (*url.URL, error) {
 	server, err := url.Parse(serverURL)
 	if err != nil || (server.Scheme != "https" && server.Scheme != "http") || server.Host == "" {
-		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(serverURL),
-			Message: fmt.Sprintf("MCP server URL %q is not an absolute http(s) URL; fix spec.url", truncate(redactURL(serverURL), maxQuoted))}
+		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redact.URL(serverURL),
+			Message: fmt.Sprintf("MCP server URL %q is not an absolute http(s) URL; fix spec.url", redact.Line(redact.URL(serverURL), maxQuoted))}
 	}
 	if err := policyOf(c).checkURL(server, KindMCP); err != nil {
 		return nil, err
@@ -82,8 +84,8 @@ func discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverUR
 	if fromHeader != "" {
 		ref, err := server.Parse(fromHeader)
 		if err != nil {
-			return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redactURL(serverURL),
-				Message: fmt.Sprintf("the 401 challenge of %s has an invalid resource_metadata URL", redactURL(serverURL))}
+			return nil, &Error{Reason: ReasonDiscoveryFailed, URL: redact.URL(serverURL),
+				Message: fmt.Sprintf("the 401 challenge of %s has an invalid resource_metadata URL", redact.URL(serverURL))}
 		}
 		candidates = []candidate{{url: ref.String()}}
 	} else {
@@ -111,10 +113,10 @@ func discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverUR
 		return d, nil
 	}
 	if fromHeader != "" {
-		safe := redactURL(candidates[0].url)
+		safe := redact.URL(candidates[0].url)
 		return nil, &Error{Reason: ReasonDiscoveryFailed, URL: safe,
 			Message: fmt.Sprintf("the 401 challenge of %s names resource_metadata %s, which serves no metadata document; fix the server or set spec.auth.oauth2 manually",
-				redactURL(serverURL), safe)}
+				redact.URL(serverURL), safe)}
 	}
 	return legacy(ctx, c, server, serverURL, d)
 }

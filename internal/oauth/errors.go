@@ -3,8 +3,8 @@ package oauth
 import (
 	"errors"
 	"net/url"
-	"strings"
-	"unicode"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Reason classifies an *Error. The values double as condition reasons in the
@@ -88,69 +88,20 @@ func IsTransient(err error) bool {
 	return isNetworkError(err)
 }
 
-// redactURL returns u without query string, fragment and user info, for use
-// in messages. Unparseable input is cut at the first '?' or '#'.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		if i := strings.IndexAny(u, "?#"); i >= 0 {
-			u = u[:i]
-		}
-		return truncate(u, 300)
-	}
-	p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment, p.User = "", false, "", "", nil
-	return p.String()
-}
-
-// maxQuoted bounds upstream text quoted in errors, so a verbose provider can
-// neither flood a condition nor leak much through it.
+// maxQuoted bounds upstream text quoted in errors, in runes, so a verbose
+// provider can neither flood a condition nor leak much through it.
 const maxQuoted = 200
-
-// truncate cuts s to at most n bytes on a rune boundary, replaces control
-// characters with spaces and marks the cut.
-func truncate(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // quoteUpstream prepares upstream-provided text for an error message: secrets
 // the request carried are replaced, then the text is truncated.
 func quoteUpstream(s string, secrets ...string) string {
-	return truncate(redact(s, secrets...), maxQuoted)
+	return redact.Line(redact.Secrets(s, secrets...), maxQuoted)
 }
 
 // upstreamCode is an OAuth error code as quoted back: short, and redacted
 // like a description, since a broken server may echo anything there.
 func upstreamCode(code string, secrets ...string) string {
-	return truncate(redact(code, secrets...), 64)
-}
-
-// redact replaces every occurrence of each non-trivial secret in s.
-func redact(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-			if esc := url.QueryEscape(sec); esc != sec {
-				s = strings.ReplaceAll(s, esc, "[redacted]")
-			}
-		}
-	}
-	return s
+	return redact.Line(redact.Secrets(code, secrets...), 64)
 }
 
 // safeErrorText renders err for a message. A *url.Error is unwrapped so that
@@ -161,5 +112,5 @@ func safeErrorText(err error) string {
 	if errors.As(err, &ue) && ue.Err != nil {
 		err = ue.Err
 	}
-	return truncate(err.Error(), 2*maxQuoted)
+	return redact.Line(redact.Error(err), 2*maxQuoted)
 }

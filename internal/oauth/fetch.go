@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // fetchStatus says what a metadata URL answered.
@@ -29,7 +31,7 @@ const (
 // errors; the caller must not fall back to other locations on them, since the
 // document may well exist.
 func getMetadata(ctx context.Context, c *http.Client, kind RequestKind, rawURL string, v any) (fetchStatus, error) {
-	safe := redactURL(rawURL)
+	safe := redact.URL(rawURL)
 	req, err := http.NewRequestWithContext(WithKind(ctx, kind), http.MethodGet, rawURL, nil)
 	if err != nil {
 		return fetchAbsent, &Error{Reason: ReasonDiscoveryFailed, URL: safe,
@@ -57,7 +59,7 @@ func getMetadata(ctx context.Context, c *http.Client, kind RequestKind, rawURL s
 			return fetchAbsent, nil
 		}
 		return fetchAbsent, &Error{Reason: ReasonDiscoveryFailed, URL: safe,
-			Message: fmt.Sprintf("metadata at %s is not a valid JSON object (%s); fix the server's document", safe, truncate(err.Error(), maxQuoted))}
+			Message: fmt.Sprintf("metadata at %s is not a valid JSON object (%s); fix the server's document", safe, redact.Line(err.Error(), maxQuoted))}
 	}
 	return fetchFound, nil
 }

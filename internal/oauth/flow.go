@@ -10,6 +10,8 @@ import (
 	"net/url"
 
 	"golang.org/x/oauth2"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Endpoint is where the authorization-code flow talks to.
@@ -96,13 +98,13 @@ func CheckIssuerParameter(cfg FlowConfig, iss string, present bool) error {
 	want := cfg.Endpoint.Issuer
 	switch {
 	case cfg.Endpoint.ISSParameterSupported && !present:
-		return &Error{Reason: ReasonIssuerMismatch, URL: redactURL(want),
-			Message: fmt.Sprintf("the authorization response has no iss parameter, but authorization server %s advertises it (RFC 9207); the response was discarded", redactURL(want))}
+		return &Error{Reason: ReasonIssuerMismatch, URL: redact.URL(want),
+			Message: fmt.Sprintf("the authorization response has no iss parameter, but authorization server %s advertises it (RFC 9207); the response was discarded", redact.URL(want))}
 	case present && want == "" && !cfg.Endpoint.ISSParameterSupported:
 		return nil
 	case present && iss != want:
-		return &Error{Reason: ReasonIssuerMismatch, URL: redactURL(want),
-			Message: fmt.Sprintf("the authorization response comes from issuer %q, not from %s (RFC 9207 mix-up protection); the response was discarded", truncate(iss, maxQuoted), redactURL(want))}
+		return &Error{Reason: ReasonIssuerMismatch, URL: redact.URL(want),
+			Message: fmt.Sprintf("the authorization response comes from issuer %q, not from %s (RFC 9207 mix-up protection); the response was discarded", redact.Line(iss, maxQuoted), redact.URL(want))}
 	}
 	return nil
 }
@@ -111,7 +113,7 @@ func CheckIssuerParameter(cfg FlowConfig, iss string, present bool) error {
 // verifier, the redirect URI, the RFC 8707 resource and the client's
 // registered authentication method. Errors are *TokenError.
 func Exchange(ctx context.Context, c *http.Client, cfg FlowConfig, code, verifier string) (*Token, error) {
-	safe := redactURL(cfg.Endpoint.TokenEndpoint)
+	safe := redact.URL(cfg.Endpoint.TokenEndpoint)
 	if cfg.Endpoint.TokenEndpoint == "" {
 		return nil, &TokenError{Err: errors.New("no token endpoint configured")}
 	}
@@ -171,5 +173,5 @@ func fromOAuth2Error(err error, safeURL string, secrets ...string) *TokenError {
 	}
 	// x/oauth2's own complaints ("server response missing access_token",
 	// "cannot parse json", a body past the cap). They do not quote the body.
-	return &TokenError{URL: safeURL, Err: errors.New(truncate(redact(err.Error(), secrets...), maxQuoted))}
+	return &TokenError{URL: safeURL, Err: errors.New(redact.Line(redact.Secrets(err.Error(), secrets...), maxQuoted))}
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Address classes the egress guard distinguishes.
@@ -114,7 +116,7 @@ func (b *blockedAddr) Error() string { return "address blocked: " + b.why }
 // kind is what the request is for: only MCP traffic may use plain http to an
 // in-cluster Service without the flag.
 func (p EgressPolicy) checkURL(u *url.URL, kind RequestKind) error {
-	target := redactURL(u.String())
+	target := redact.URL(u.String())
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
@@ -138,7 +140,10 @@ func (p EgressPolicy) checkURL(u *url.URL, kind RequestKind) error {
 		}
 		return nil
 	}
-	if h := strings.ToLower(strings.TrimSuffix(host, ".")); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	// IP literals were classified above. Names under .localhost are blocked
+	// too (RFC 6761 lets resolvers map them to loopback), although only
+	// localhost itself counts as a loopback host where plain http is allowed.
+	if IsLoopbackHost(host) || strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".localhost") {
 		if !p.AllowLoopback {
 			return blocked(target, "it names localhost, a loopback address", "--allow-loopback-egress")
 		}
@@ -213,6 +218,19 @@ func (p EgressPolicy) guardedDial(ctx context.Context, network, addr string) (ne
 		}
 	}
 	return nil, firstErr
+}
+
+// IsLoopbackHost reports whether h (a URL's Hostname()) is a loopback host:
+// localhost (any case, with or without the trailing dot) or a loopback IP
+// literal (127.0.0.0/8, ::1, and IPv4-mapped forms). It is the one answer
+// to "may plain http go here because it stays on the node?", used by the
+// webhook, redirect URI validation and the egress guard.
+func IsLoopbackHost(h string) bool {
+	if strings.EqualFold(strings.TrimSuffix(h, "."), "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // IsClusterLocalHost reports whether h names an in-cluster Service: a name

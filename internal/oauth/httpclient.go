@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Defaults of the egress client.
@@ -135,14 +137,14 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		var b *blockedAddr
 		if errors.As(err, &b) {
 			observeRequest(kind, "blocked", start)
-			return nil, blocked(redactURL(req.URL.String()), b.why, b.flag)
+			return nil, blocked(redact.URL(req.URL.String()), b.why, b.flag)
 		}
 		observeRequest(kind, "error", start)
 		return nil, err
 	}
 	observeRequest(kind, strconv.Itoa(resp.StatusCode), start)
 	resp.Body = &limitedBody{rc: resp.Body, remaining: t.policy.maxBody(), limit: t.policy.maxBody(),
-		url: redactURL(req.URL.String())}
+		url: redact.URL(req.URL.String())}
 	return resp, nil
 }
 

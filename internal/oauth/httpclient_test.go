@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // dialLog records every address the guard lets through to the dialer. It
@@ -130,7 +132,7 @@ func TestEgressGuardBlocks(t *testing.T) {
 			// library functions return the *Error itself.
 			msg := e.Error()
 			mustNotContain(t, msg, "s3cr3t")
-			mustContain(t, msg, redactURL(tc.url))
+			mustContain(t, msg, redact.URL(tc.url))
 			if tc.flag != "" {
 				mustContain(t, msg, tc.flag)
 			} else {
@@ -346,5 +348,39 @@ func TestClassifyIPv6LoopbackAndUnspecified(t *testing.T) {
 	}
 	if c, _ := classify(netip.MustParseAddr("2001:0:4136:e378:8000:63bf:3fff:fdd2")); c != addrOK {
 		t.Errorf("Teredo with a public client address classified %v, want OK", c)
+	}
+}
+
+func TestIsLoopbackHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"localhost":          true,
+		"LocalHost":          true,
+		"localhost.":         true,
+		"127.0.0.1":          true,
+		"127.1.2.3":          true,
+		"::1":                true,
+		"::ffff:127.0.0.1":   true,
+		"":                   false,
+		"app.localhost":      false, // blocked by the egress guard, but not a host where plain http is allowed
+		"localhost.example":  false,
+		"128.0.0.1":          false,
+		"0.0.0.0":            false,
+		"::":                 false,
+		"10.0.0.1":           false,
+		"[::1]":              false, // Hostname() strips the brackets
+		"mcp.tools.svc":      false,
+		"127.0.0.1.nip.io":   false,
+		"::ffff:10.0.0.1":    false,
+		"localhost:8080":     false, // Hostname() strips the port
+		"2001:db8::1":        false,
+		"fe80::1%eth0":       false,
+		"0:0:0:0:0:0:0:1":    true,
+		"::ffff:7f00:1":      true,
+		"0x7f.0.0.1":         false,
+		"localhostlocalhost": false,
+	} {
+		if got := IsLoopbackHost(h); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", h, got, want)
+		}
 	}
 }

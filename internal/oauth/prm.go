@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // prmURLs lists the RFC 9728 well-known URLs for an MCP server URL, path
@@ -33,7 +35,7 @@ func fetchPRM(ctx context.Context, c *http.Client, prmURL, serverURL string, all
 	if err != nil || status == fetchAbsent {
 		return nil, status, err
 	}
-	safe := redactURL(prmURL)
+	safe := redact.URL(prmURL)
 	ok := sameResource(prm.Resource, serverURL)
 	if !ok && allowOrigin {
 		if u, err := url.Parse(serverURL); err == nil {
@@ -43,7 +45,7 @@ func fetchPRM(ctx context.Context, c *http.Client, prmURL, serverURL string, all
 	if prm.Resource == "" || !ok {
 		return nil, fetchFound, &Error{Reason: ReasonResourceMismatch, URL: safe,
 			Message: fmt.Sprintf("protected resource metadata at %s is for resource %q, not for the MCP server URL %s (RFC 9728 §3.3); check spec.url",
-				safe, truncate(redactURL(prm.Resource), maxQuoted), redactURL(serverURL))}
+				safe, redact.Line(redact.URL(prm.Resource), maxQuoted), redact.URL(serverURL))}
 	}
 	if len(prm.AuthorizationServers) == 0 || prm.AuthorizationServers[0] == "" {
 		return nil, fetchFound, &Error{Reason: ReasonDiscoveryFailed, URL: safe,

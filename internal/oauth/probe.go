@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // ProtocolVersion is the MCP protocol version the operator speaks: sent as
@@ -61,7 +63,7 @@ func Probe(ctx context.Context, c *http.Client, serverURL string) (ProbeResult, 
 
 // send POSTs one unauthenticated MCP request and closes the response unread.
 func send(ctx context.Context, c *http.Client, serverURL string, body []byte) (ProbeResult, error) {
-	safe := redactURL(serverURL)
+	safe := redact.URL(serverURL)
 	req, err := http.NewRequestWithContext(WithKind(ctx, KindMCP), http.MethodPost, serverURL, bytes.NewReader(body))
 	if err != nil {
 		return ProbeResult{}, &Error{Reason: ReasonDiscoveryFailed, URL: safe, Message: fmt.Sprintf("invalid MCP server URL %s", safe), Err: err}

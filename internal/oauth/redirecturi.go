@@ -2,9 +2,9 @@ package oauth
 
 import (
 	"fmt"
-	"net/netip"
 	"net/url"
-	"strings"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // ValidateRedirectURI checks a callback URL the operator registers or sends:
@@ -13,8 +13,8 @@ import (
 func ValidateRedirectURI(raw string) error {
 	u, err := url.Parse(raw)
 	bad := func(why string) error {
-		return &Error{Reason: ReasonRegistrationFailed, URL: redactURL(raw),
-			Message: fmt.Sprintf("redirect URI %s is not usable: %s", truncate(redactURL(raw), maxQuoted), why)}
+		return &Error{Reason: ReasonRegistrationFailed, URL: redact.URL(raw),
+			Message: fmt.Sprintf("redirect URI %s is not usable: %s", redact.Line(redact.URL(raw), maxQuoted), why)}
 	}
 	switch {
 	case err != nil || !u.IsAbs() || u.Host == "":
@@ -23,16 +23,8 @@ func ValidateRedirectURI(raw string) error {
 		return bad("it must not have a fragment or user info")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && IsLoopbackHost(u.Hostname()):
 		return nil
 	}
 	return bad("it must use https (plain http only on a loopback host)")
-}
-
-func isLoopbackHost(h string) bool {
-	if strings.EqualFold(h, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(h)
-	return err == nil && ip.Unmap().IsLoopback()
 }

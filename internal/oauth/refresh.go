@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Refresh redeems a refresh token (RFC 6749 §6), sending the same scopes as
@@ -20,7 +22,7 @@ import (
 // IsInvalidGrant (the grant is dead: stop, ask the user to reconnect),
 // IsInvalidClient (register again) and Transient (retry with backoff).
 func Refresh(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken string, sendResource bool) (*Token, error) {
-	safe := redactURL(cfg.Endpoint.TokenEndpoint)
+	safe := redact.URL(cfg.Endpoint.TokenEndpoint)
 	if cfg.Endpoint.TokenEndpoint == "" {
 		return nil, &TokenError{Err: errors.New("no token endpoint configured")}
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Registration methods (Client.Method), as shown in status.
@@ -83,7 +85,7 @@ func Register(ctx context.Context, c *http.Client, as *AuthServerMetadata, req R
 }
 
 func unsupported(as *AuthServerMetadata, detail string) *Error {
-	msg := fmt.Sprintf("authorization server %s offers no automatic client registration", redactURL(as.Issuer))
+	msg := fmt.Sprintf("authorization server %s offers no automatic client registration", redact.URL(as.Issuer))
 	if detail != "" {
 		msg += " (" + detail + ")"
 	}
@@ -91,7 +93,7 @@ func unsupported(as *AuthServerMetadata, detail string) *Error {
 		msg += "; it supports Client ID Metadata Documents, which need an https callback URL"
 	}
 	msg += "; register an OAuth client with the provider and set spec.auth.oauth2.clientID, authorizationURL and tokenURL (and clientSecretRef for a confidential client)"
-	return &Error{Reason: ReasonRegistrationUnsupported, URL: redactURL(as.RegistrationEndpoint), Message: msg}
+	return &Error{Reason: ReasonRegistrationUnsupported, URL: redact.URL(as.RegistrationEndpoint), Message: msg}
 }
 
 // validCIMDURL: a client ID metadata URL is https with a path.
@@ -124,7 +126,7 @@ type dcrResponse struct {
 
 func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMetadata, rr RegistrationRequest) (*Client, error) {
 	endpoint := as.RegistrationEndpoint
-	safe := redactURL(endpoint)
+	safe := redact.URL(endpoint)
 	appType := rr.ApplicationType
 	if appType == "" {
 		appType = "web"
@@ -207,7 +209,7 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 	default:
 		return nil, &Error{Reason: ReasonRegistrationFailed, URL: safe,
 			Message: fmt.Sprintf("dynamic client registration at %s registered token_endpoint_auth_method %q, which the operator does not implement (none, client_secret_basic, client_secret_post)",
-				safe, truncate(cl.TokenEndpointAuthMethod, 64))}
+				safe, redact.Line(cl.TokenEndpointAuthMethod, 64))}
 	}
 	return cl, nil
 }

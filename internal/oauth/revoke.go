@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Revoke revokes a token at the RFC 7009 revocation endpoint, authenticating
@@ -31,7 +33,7 @@ func Revoke(ctx context.Context, c *http.Client, cfg FlowConfig, token, typeHint
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	code, desc := oauthErrorFields(body)
-	te := &TokenError{URL: redactURL(endpoint), StatusCode: resp.StatusCode, Code: upstreamCode(code, token, cfg.Client.ClientSecret), endpoint: what}
+	te := &TokenError{URL: redact.URL(endpoint), StatusCode: resp.StatusCode, Code: upstreamCode(code, token, cfg.Client.ClientSecret), endpoint: what}
 	switch {
 	case desc != "":
 		te.Description = quoteUpstream(desc, token, cfg.Client.ClientSecret)

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Token is a token endpoint response.
@@ -60,7 +62,7 @@ func (e *TokenError) Error() string {
 	}
 	msg := fmt.Sprintf("%s %s answered HTTP %d", what, e.URL, e.StatusCode)
 	if e.Code != "" {
-		msg += ": " + truncate(e.Code, 64)
+		msg += ": " + redact.Line(e.Code, 64)
 	}
 	if e.Description != "" {
 		msg += ": " + e.Description
@@ -115,7 +117,7 @@ func effectiveAuthMethod(cl Client) string {
 // postForm sends an authenticated form POST to a token or revocation
 // endpoint. The caller owns the response.
 func postForm(ctx context.Context, c *http.Client, kind RequestKind, endpoint string, form url.Values, cl Client, what string) (*http.Response, *TokenError) {
-	safe := redactURL(endpoint)
+	safe := redact.URL(endpoint)
 	switch effectiveAuthMethod(cl) {
 	case AuthMethodClientSecretPost:
 		form.Set("client_id", cl.ClientID)

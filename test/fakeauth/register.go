@@ -169,6 +169,9 @@ func (s *Server) checkRedirectURI(raw string, native bool) error {
 	return errors.New("custom URI schemes are only allowed for native clients")
 }
 
+// isLoopbackHost is the fake authorization server's own RFC 8252 rule and
+// deliberately not oauth.IsLoopbackHost: the fake plays the remote side, so
+// sharing the operator's check would hide any disagreement between them.
 func isLoopbackHost(h string) bool {
 	if h == "localhost" {
 		return true

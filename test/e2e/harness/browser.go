@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -71,15 +72,14 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// Redact drops the query of u: it may hold a code, a state or a ticket.
+// Redact drops the query of u (it may hold a code, a state or a ticket),
+// its fragment and user info, through redact.URL; "?…" marks a dropped query.
 func Redact(u *url.URL) string {
-	c := *u
-	q := c.RawQuery != ""
-	c.RawQuery, c.Fragment, c.User = "", "", nil
-	if q {
-		return c.String() + "?…"
+	s := redact.URL(u.String())
+	if u.RawQuery != "" {
+		s += "?" + redact.Ellipsis
 	}
-	return c.String()
+	return s
 }
 
 // ConnectResult is what a connect produced.
@@ -100,7 +100,9 @@ func (b *Browser) Connect(ctx context.Context, namespace, name string) (*Connect
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
-		return &ConnectResult{Hops: b.hops}, fmt.Errorf("connecting %s to %s/%s: %w", b.User, namespace, name, err)
+		// The transport error quotes the failing hop's URL, query (code,
+		// state) included.
+		return &ConnectResult{Hops: b.hops}, fmt.Errorf("connecting %s to %s/%s: %s", b.User, namespace, name, redact.Error(err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
