@@ -2,6 +2,9 @@ package mcpserver_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
 
 	"sync/atomic"
 
@@ -160,6 +163,45 @@ var _ = Describe("Credential resolution", func() {
 		key := client.ObjectKeyFromObject(s)
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonUnreachable))
 		Expect(condition(get(key)(Default), mcpv1.ConditionReachable).Message).To(ContainSubstring("http://127.0.0.1:1/mcp"))
+	})
+
+	It("keeps spec.url's query (an API key) out of status, events and logs", func() {
+		ns := newNamespace()
+		const apiKey = "sekrit-key-in-query"
+		s := newServer(ns, "keyed-url", "http://127.0.0.1:1/mcp?key="+apiKey, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonUnreachable))
+		Eventually(warningEvents(ns, mcpv1.ReasonUnreachable)).ShouldNot(BeEmpty())
+
+		got := get(key)(Default)
+		Expect(condition(got, mcpv1.ConditionReachable).Message).To(ContainSubstring("http://127.0.0.1:1/mcp"))
+		status, err := json.Marshal(got.Status)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(status)).NotTo(ContainSubstring(apiKey))
+		list := &eventsv1.EventList{}
+		Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		for _, e := range list.Items {
+			Expect(e.Note).NotTo(ContainSubstring(apiKey), "event %s", e.Reason)
+		}
+		Expect(string(suiteLogs.Contents())).NotTo(ContainSubstring(apiKey))
+	})
+
+	It("writes the status of a server that lists a tool name longer than the schema allows", func() {
+		long := strings.Repeat("t", 200)
+		mcp := mcptest.NewServer("", "", "greet", long)
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		s := newServer(ns, "long-tool", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+
+		Eventually(get(client.ObjectKeyFromObject(s))).Should(And(
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady),
+			HaveField("Status.Tools", HaveLen(2)),
+		))
+		for _, name := range get(client.ObjectKeyFromObject(s))(Default).Status.Tools {
+			Expect(utf8.RuneCountInString(name)).To(BeNumerically("<=", mcpv1.MaxToolNameLength))
+		}
 	})
 
 	It("writes nothing on a second reconcile when nothing changed", func() {

@@ -2,11 +2,14 @@ package mcpserver_test
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -29,6 +32,7 @@ var (
 	scheme    = runtime.NewScheme()
 	k8sClient client.WithWatch
 	ctx       context.Context
+	suiteLogs *gbytes.Buffer
 )
 
 func TestMCPServer(t *testing.T) {
@@ -39,7 +43,10 @@ func TestMCPServer(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	// Every log line, at the highest verbosity, is kept for the specs that
+	// check nothing secret is logged.
+	suiteLogs = gbytes.NewBuffer()
+	ctrl.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, suiteLogs)), zap.UseDevMode(true), zap.Level(zapcore.Level(-10))))
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(mcpv1.AddToScheme(scheme))
 
