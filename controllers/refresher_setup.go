@@ -81,7 +81,7 @@ func (r *TokenRefresher) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return fmt.Errorf("creating the token refresher: %w", err)
 	}
-	return (&connectedUsersReconciler{client: r.Client, tokens: tokenCache, debounce: r.connectedUsersDebounce()}).
+	return (&connectedUsersReconciler{client: r.Client, tokens: tokenCache, debounce: r.connectedUsersDebounce(), clock: r.Clock}).
 		setupWithManager(mgr, tokenCache)
 }
 
