@@ -79,7 +79,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}).SetupWithManager(mgr, tokens); err != nil {
 		return err
 	}
-	if err := (&tokenrefresh.ConnectedUsers{Client: mgr.GetClient()}).SetupWithManager(mgr, tokens); err != nil {
+	if err := (&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), Clock: cfg.Clock}).SetupWithManager(mgr, tokens); err != nil {
 		return fmt.Errorf("creating the connected-users counter: %w", err)
 	}
 	return (&mcpserver.Reconciler{

@@ -3,10 +3,8 @@ package mcpserver
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +18,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
 	"github.com/mcp-operator/mcp-operator/internal/stalled"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
 // loadClientSecret reads the server's client Secret straight from the API
@@ -27,7 +26,7 @@ import (
 // registration it made before.
 func (r *Reconciler) loadClientSecret(ctx context.Context, run *oauth2Run) error {
 	server := run.server
-	run.invalidClient = server.Annotations[mcpv1.AnnotationClientInvalid]
+	run.invalidClient = tokensecret.ClientInvalid(server)
 	secret, err := r.getClientSecret(ctx, server)
 	if err != nil || secret == nil {
 		return err
@@ -125,14 +124,7 @@ func (r *Reconciler) clearClientInvalid(ctx context.Context, run *oauth2Run) err
 	if _, ok := run.server.Annotations[mcpv1.AnnotationClientInvalid]; !ok {
 		return nil
 	}
-	path := "/metadata/annotations/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(mcpv1.AnnotationClientInvalid)
-	patch, err := json.Marshal([]map[string]string{
-		{"op": "test", "path": path, "value": run.invalidClient},
-		{"op": "remove", "path": path},
-	})
-	if err != nil {
-		return fmt.Errorf("encoding annotation patch: %w", err)
-	}
+	patch := tokensecret.ClearClientInvalidPatch(run.invalidClient)
 	obj := run.server.DeepCopy()
 	if err := r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing annotation %s from MCPServer %s/%s: %w",

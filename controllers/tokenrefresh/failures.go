@@ -8,11 +8,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -22,7 +24,7 @@ import (
 //     tokens removed (they belong to the dead client).
 //   - anything else: exponential backoff; the current access token is
 //     served until it expires.
-func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec tokenRecord, server *mcpv1.MCPServer, clientID string, err error, now time.Time) (ctrl.Result, error) {
+func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, server *mcpv1.MCPServer, clientID string, err error, now time.Time) (ctrl.Result, error) {
 	var te *oauth.TokenError
 	isTokenErr := errors.As(err, &te)
 	switch {
@@ -47,8 +49,8 @@ func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec 
 }
 
 // markDead removes the tokens and records the terminal state.
-func (r *Refresher) markDead(ctx context.Context, live *corev1.Secret, rec tokenRecord, state mcpauth.State, reason, eventReason, note string) (ctrl.Result, error) {
-	written, err := r.writeSecret(ctx, live, rec.grantID, func(s *corev1.Secret) { applyDead(s, state, reason) })
+func (r *Refresher) markDead(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, state mcpauth.State, reason, eventReason, note string) (ctrl.Result, error) {
+	written, err := r.writeSecret(ctx, live, rec.GrantID, func(s *corev1.Secret) { tokensecret.ApplyDead(s, state, reason) })
 	if err != nil || !written {
 		return ctrl.Result{}, err
 	}
@@ -59,16 +61,16 @@ func (r *Refresher) markDead(ctx context.Context, live *corev1.Secret, rec token
 
 // transientFailure backs off exponentially, recording why and until when.
 // The Warning event is sent on the first failure only (a transition).
-func (r *Refresher) transientFailure(ctx context.Context, live *corev1.Secret, rec tokenRecord, server *mcpv1.MCPServer, reason string, cause error, now time.Time) (ctrl.Result, error) {
-	failures := rec.failures + 1
+func (r *Refresher) transientFailure(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, server *mcpv1.MCPServer, reason string, cause error, now time.Time) (ctrl.Result, error) {
+	failures := rec.RefreshFailures + 1
 	wait := backoffFor(failures)
-	written, err := r.writeSecret(ctx, live, rec.grantID, func(s *corev1.Secret) { applyBackoff(s, reason, failures, now.Add(wait)) })
+	written, err := r.writeSecret(ctx, live, rec.GrantID, func(s *corev1.Secret) { tokensecret.ApplyBackoff(s, reason, failures, now.Add(wait)) })
 	if err != nil || !written {
 		return ctrl.Result{}, err
 	}
 	ctrl.LoggerFrom(ctx).Info("Token refresh failed; backing off", "secret", client.ObjectKeyFromObject(live),
 		"reason", reason, "failures", failures, "retryIn", wait, "error", cause.Error())
-	if rec.failures == 0 && r.Recorder != nil {
+	if rec.RefreshFailures == 0 && r.Recorder != nil {
 		r.Recorder.Eventf(server, live, corev1.EventTypeWarning, mcpv1.EventReasonRefreshFailed, "RefreshToken",
 			"Refreshing the token of user %s failed, retrying with backoff; the current token is used until it expires: %s", userHashOf(live), cause.Error())
 	}
@@ -90,17 +92,14 @@ func failureReason(te *oauth.TokenError, err error) string {
 	return "NetworkError"
 }
 
-// signalClientInvalid sets the re-registration signal on the MCPServer.
+// signalClientInvalid raises the re-registration signal on the MCPServer
+// (tokensecret.MarkClientInvalidPatch).
 func (r *Refresher) signalClientInvalid(ctx context.Context, server *mcpv1.MCPServer, clientID string) error {
-	if server.Annotations[mcpv1.AnnotationClientInvalid] == clientID {
+	patch := tokensecret.MarkClientInvalidPatch(server, clientID)
+	if patch == nil {
 		return nil
 	}
-	patch := client.MergeFrom(server.DeepCopy())
-	if server.Annotations == nil {
-		server.Annotations = map[string]string{}
-	}
-	server.Annotations[mcpv1.AnnotationClientInvalid] = clientID
-	if err := r.Client.Patch(ctx, server, patch); err != nil {
+	if err := r.Client.Patch(ctx, server, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("signalling invalid_client on MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
 // pendingRefresh is a redeemed refresh whose result is not stored yet.
@@ -26,32 +27,32 @@ type pendingStore struct {
 	m  map[types.NamespacedName]pendingRefresh
 }
 
-func (p *pendingStore) put(key types.NamespacedName, rec tokenRecord, tok *oauth.Token, issuedAt time.Time) {
+func (p *pendingStore) put(key types.NamespacedName, rec tokensecret.Record, tok *oauth.Token, issuedAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil {
 		p.m = map[types.NamespacedName]pendingRefresh{}
 	}
-	p.m[key] = pendingRefresh{grantID: rec.grantID, redeemed: sha256.Sum256([]byte(rec.refreshToken)), token: tok, issuedAt: issuedAt}
+	p.m[key] = pendingRefresh{grantID: rec.GrantID, redeemed: sha256.Sum256([]byte(rec.RefreshToken)), token: tok, issuedAt: issuedAt}
 }
 
 // get returns the pending refresh for key if the Secret still holds the
 // grant and the refresh token it spent; a stale entry is dropped.
-func (p *pendingStore) get(key types.NamespacedName, rec tokenRecord) (pendingRefresh, bool) {
+func (p *pendingStore) get(key types.NamespacedName, rec tokensecret.Record) (pendingRefresh, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e, ok := p.m[key]
 	if !ok {
 		return pendingRefresh{}, false
 	}
-	if e.grantID != rec.grantID || e.redeemed != sha256.Sum256([]byte(rec.refreshToken)) {
+	if e.grantID != rec.GrantID || e.redeemed != sha256.Sum256([]byte(rec.RefreshToken)) {
 		delete(p.m, key)
 		return pendingRefresh{}, false
 	}
 	return e, true
 }
 
-func (p *pendingStore) matches(key types.NamespacedName, rec tokenRecord) bool {
+func (p *pendingStore) matches(key types.NamespacedName, rec tokensecret.Record) bool {
 	_, ok := p.get(key, rec)
 	return ok
 }

@@ -14,6 +14,7 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -25,7 +26,7 @@ const maxWriteAttempts = 5
 // Both the token request and the write run on a context detached from the
 // reconcile's: once the request is sent the server may have rotated the
 // refresh token, and dropping its answer would leave only the spent one.
-func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokenRecord, now time.Time) (ctrl.Result, error) {
+func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, now time.Time) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(live)
 	opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opTimeout())
 	defer cancel()
@@ -33,7 +34,7 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokenR
 	if p, ok := r.pending.get(key, rec); ok {
 		return r.persist(opCtx, live, rec, p.token, p.issuedAt)
 	}
-	server, cfg, err := r.flowConfig(ctx, live.Namespace, rec.server)
+	server, cfg, err := r.flowConfig(ctx, live.Namespace, rec.Server)
 	if server == nil || err != nil {
 		return ctrl.Result{}, err
 	}
@@ -44,7 +45,7 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokenR
 
 	tokenRefreshLag.Observe(max(now.Sub(r.due(live, rec)), 0).Seconds())
 	started := time.Now()
-	tok, err := oauth.Refresh(opCtx, r.HTTPClient, *cfg, rec.refreshToken, !omitResource(server))
+	tok, err := oauth.Refresh(opCtx, r.HTTPClient, *cfg, rec.RefreshToken, !omitResource(server))
 	if err != nil {
 		tokenRefreshDuration.Observe(time.Since(started).Seconds())
 		return r.refreshFailed(ctx, live, rec, server, cfg.Client.ClientID, err, now)
@@ -55,17 +56,21 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokenR
 	r.pending.put(key, rec, tok, issuedAt)
 	res, err := r.persist(opCtx, live, rec, tok, issuedAt)
 	tokenRefreshDuration.Observe(time.Since(started).Seconds())
-	if err == nil && rec.failures > 0 {
+	if err == nil && rec.RefreshFailures > 0 {
 		r.event(ctx, live, rec, corev1.EventTypeNormal, "TokenRefreshed",
-			"Refreshed the token of user %s after %d failed attempts", userHashOf(live), rec.failures)
+			"Refreshed the token of user %s after %d failed attempts", userHashOf(live), rec.RefreshFailures)
 	}
 	return res, err
 }
 
 // persist writes refreshed tokens; a reconnect that happened meanwhile wins.
-func (r *Refresher) persist(ctx context.Context, live *corev1.Secret, rec tokenRecord, tok *oauth.Token, issuedAt time.Time) (ctrl.Result, error) {
+func (r *Refresher) persist(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, tok *oauth.Token, issuedAt time.Time) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(live)
-	written, err := r.writeSecret(ctx, live, rec.grantID, func(s *corev1.Secret) { applyRefreshed(s, tok, issuedAt) })
+	refreshed := tokensecret.Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken, Scopes: tok.Scopes}
+	if tok.ExpiresIn > 0 {
+		refreshed.Expiry = issuedAt.Add(tok.ExpiresIn) // on the refresher's clock, not tok.Expiry's
+	}
+	written, err := r.writeSecret(ctx, live, rec.GrantID, func(s *corev1.Secret) { tokensecret.ApplyRefreshed(s, refreshed, issuedAt) })
 	switch {
 	case err != nil:
 		tokenRefreshTotal.WithLabelValues(refreshResultPersistPending).Inc()
@@ -109,7 +114,7 @@ func (r *Refresher) writeSecret(ctx context.Context, live *corev1.Secret, grantI
 			}
 			return false, fmt.Errorf("re-reading token Secret %s after a conflict: %w", key, err)
 		}
-		if fresh.Annotations[mcpauth.AnnotationGrantID] != grantID {
+		if tokensecret.Read(fresh).GrantID != grantID {
 			return false, nil
 		}
 		live = fresh
@@ -141,12 +146,12 @@ func omitResource(server *mcpv1.MCPServer) bool {
 
 // event records an outcome on the MCPServer. Notes name the user by hash
 // only and never carry a token.
-func (r *Refresher) event(ctx context.Context, secret *corev1.Secret, rec tokenRecord, eventType, reason, note string, args ...any) {
+func (r *Refresher) event(ctx context.Context, secret *corev1.Secret, rec tokensecret.Record, eventType, reason, note string, args ...any) {
 	if r.Recorder == nil {
 		return
 	}
 	server := &mcpv1.MCPServer{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: secret.Namespace, Name: rec.server}, server); err != nil {
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: secret.Namespace, Name: rec.Server}, server); err != nil {
 		return
 	}
 	r.Recorder.Eventf(server, secret, eventType, reason, "RefreshToken", note, args...)

@@ -19,6 +19,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -83,8 +84,8 @@ func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if secret.Type != mcpv1.SecretTypeUserToken {
 		return ctrl.Result{}, nil
 	}
-	rec := readTokenRecord(secret)
-	r.states.set(req.NamespacedName, rec.state)
+	rec := tokensecret.Read(secret)
+	r.states.set(req.NamespacedName, rec.State)
 	now := r.Clock.Now()
 	if act, wait := r.decide(secret, rec, now); act != actRefresh && act != actExpire {
 		return resultFor(act, wait), nil
@@ -96,7 +97,7 @@ func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if err := r.APIReader.Get(ctx, req.NamespacedName, live); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("reading token Secret %s: %w", req, err))
 	}
-	rec = readTokenRecord(live)
+	rec = tokensecret.Read(live)
 	act, wait := r.decide(live, rec, now)
 	switch act {
 	case actRefresh:
@@ -109,21 +110,21 @@ func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 
 // decide says what a token Secret needs at now, and for actWait how long
 // until it needs something.
-func (r *Refresher) decide(secret *corev1.Secret, rec tokenRecord, now time.Time) (action, time.Duration) {
+func (r *Refresher) decide(secret *corev1.Secret, rec tokensecret.Record, now time.Time) (action, time.Duration) {
 	if r.pending.matches(client.ObjectKeyFromObject(secret), rec) {
 		return actRefresh, 0 // redeemed already; only the write is outstanding
 	}
-	if rec.state != mcpauth.StateActive || !rec.hasAccess || rec.expiry.IsZero() {
+	if rec.State != tokensecret.StateActive || rec.AccessToken == "" || rec.Expiry.IsZero() {
 		return actNone, 0
 	}
-	if rec.refreshToken == "" {
-		if now.Before(rec.expiry) {
-			return actWait, rec.expiry.Sub(now)
+	if rec.RefreshToken == "" {
+		if now.Before(rec.Expiry) {
+			return actWait, rec.Expiry.Sub(now)
 		}
 		return actExpire, 0
 	}
-	if now.Before(rec.backoffUntil) {
-		return actWait, rec.backoffUntil.Sub(now)
+	if now.Before(rec.RefreshBackoffUntil) {
+		return actWait, rec.RefreshBackoffUntil.Sub(now)
 	}
 	if due := r.due(secret, rec); now.Before(due) {
 		return actWait, due.Sub(now)
@@ -133,8 +134,8 @@ func (r *Refresher) decide(secret *corev1.Secret, rec tokenRecord, now time.Time
 
 // due is the token's scheduled refresh time, a pure function of the Secret
 // so a restarted manager rebuilds the same schedule.
-func (r *Refresher) due(secret *corev1.Secret, rec tokenRecord) time.Time {
-	return dueAt(rec.issuedAt, rec.expiry, string(secret.UID)+"/"+formatTime(rec.issuedAt))
+func (r *Refresher) due(secret *corev1.Secret, rec tokensecret.Record) time.Time {
+	return dueAt(rec.IssuedAt, rec.Expiry, string(secret.UID)+"/"+rec.IssuedAt.UTC().Format(time.RFC3339))
 }
 
 func resultFor(act action, wait time.Duration) ctrl.Result {
@@ -145,8 +146,8 @@ func resultFor(act action, wait time.Duration) ctrl.Result {
 }
 
 // expire marks a token without a refresh token as expired at its expiry.
-func (r *Refresher) expire(ctx context.Context, live *corev1.Secret, rec tokenRecord) (ctrl.Result, error) {
-	written, err := r.writeSecret(ctx, live, rec.grantID, applyExpired)
+func (r *Refresher) expire(ctx context.Context, live *corev1.Secret, rec tokensecret.Record) (ctrl.Result, error) {
+	written, err := r.writeSecret(ctx, live, rec.GrantID, tokensecret.ApplyExpired)
 	if err != nil || !written {
 		return ctrl.Result{}, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers/tokenrefresh"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
@@ -70,7 +71,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Eventually(rg.forms.all).Should(HaveLen(1))
 		Expect(rg.forms.all()[0]["resource"]).To(Equal([]string{rg.fake.MCPURL()}))
 		Expect(rg.forms.all()[0].Get("scope")).To(Equal("mcp:read mcp:tools"))
-		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshError] }).Should(BeEmpty())
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshError] }).Should(BeEmpty())
 		rg.stop() // one refresher per API server, as leader election ensures in production
 
 		optOut := newRig(fakeauth.Options{ResourceOptional: true}, true, nil)
@@ -79,7 +80,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		optOut.clock.Step(cycle)
 		Eventually(optOut.forms.all).Should(HaveLen(1))
 		Expect(optOut.forms.all()[0].Has("resource")).To(BeFalse())
-		Eventually(func() string { return optOut.secret("bob").Annotations[mcpauth.AnnotationIssuedAt] }).
+		Eventually(func() string { return optOut.secret("bob").Annotations[tokensecret.AnnotationIssuedAt] }).
 			Should(Equal(optOut.clock.Now().UTC().Format(time.RFC3339)))
 	})
 
@@ -140,7 +141,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.connect("alice")
 		rg.clock.Step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
-		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationGrantID] }).Should(Equal("grant-reconnected"))
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationGrantID] }).Should(Equal("grant-reconnected"))
 		Consistently(func() string { return rg.refreshToken("alice") }, "300ms").Should(Equal(reconnect.RefreshToken))
 		Expect(string(rg.secret("alice").Data[mcpauth.KeyAccessToken])).To(Equal(reconnect.AccessToken))
 		Expect(rg.fake.GrantAlive(reconnect.RefreshToken)).To(BeTrue())
@@ -163,8 +164,8 @@ var _ = Describe("Token refresher", Ordered, func() {
 			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
 		s := rg.secret("alice")
 		Expect(s.Data).NotTo(HaveKey(mcpauth.KeyAccessToken))
-		Expect(s.Data).NotTo(HaveKey(mcpauth.KeyRefreshToken))
-		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationRefreshError, "invalid_grant"))
+		Expect(s.Data).NotTo(HaveKey(tokensecret.KeyRefreshToken))
+		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "invalid_grant"))
 		_, err := mcpauth.GetToken(ctx, refresherAPI.c, rg.ns, "srv", "alice")
 		Expect(errors.Is(err, mcpauth.ErrReauthorizationRequired)).To(BeTrue(), "%v", err)
 		Eventually(rg.connectedUsers).Should(Equal(int32(1)))
@@ -211,22 +212,22 @@ var _ = Describe("Token refresher", Ordered, func() {
 		first := rg.connect("alice")
 		rg.fake.SetFault(fakeauth.Failing(503, fakeauth.EndpointToken))
 		rg.clock.Step(cycle)
-		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshFailures] }).Should(Equal("1"))
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshFailures] }).Should(Equal("1"))
 		s := rg.secret("alice")
-		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationRefreshError, "server_error"))
+		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "server_error"))
 		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
 		Expect(string(s.Data[mcpauth.KeyAccessToken])).To(Equal(first.AccessToken))
 
 		rg.clock.Step(11 * time.Second) // first backoff is 10 s, then 20 s
-		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshFailures] }).Should(Equal("2"))
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshFailures] }).Should(Equal("2"))
 		Expect(rg.fake.Counters().TokenRefresh).To(Equal(2))
 
 		rg.fake.SetFault(fakeauth.Fault{})
 		rg.clock.Step(21 * time.Second)
 		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
 		s = rg.secret("alice")
-		Expect(s.Annotations).NotTo(HaveKey(mcpauth.AnnotationRefreshFailures))
-		Expect(s.Annotations).NotTo(HaveKey(mcpauth.AnnotationRefreshError))
+		Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshFailures))
+		Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshError))
 		Expect(rg.fake.GrantAlive(first.AccessToken)).To(BeTrue())
 		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElements(
 			mcpv1.EventReasonRefreshFailed, mcpv1.EventReasonTokenRefreshed))
@@ -240,10 +241,10 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
 			fakeauth.EndpointToken: {Delay: 10 * time.Second}}})
 		rg.clock.Step(cycle)
-		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationRefreshError] }).Should(Equal("Timeout"))
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshError] }).Should(Equal("Timeout"))
 		s := rg.secret("alice")
 		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
-		Expect(string(s.Data[mcpauth.KeyRefreshToken])).To(Equal(first.RefreshToken))
+		Expect(string(s.Data[tokensecret.KeyRefreshToken])).To(Equal(first.RefreshToken))
 		Expect(rg.fake.GrantAlive(first.RefreshToken)).To(BeTrue())
 	})
 
@@ -280,7 +281,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(30))
 		Expect(rg.fake.Counters().ReuseDetected).To(BeZero())
 		for _, u := range []string{"early-3", "late-7"} {
-			Expect(rg.secret(u).Annotations[mcpauth.AnnotationIssuedAt]).To(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+			Expect(rg.secret(u).Annotations[tokensecret.AnnotationIssuedAt]).To(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
 			Expect(rg.fake.GrantAlive(rg.refreshToken(u))).To(BeTrue())
 		}
 	})
@@ -316,7 +317,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 			Expect(refresherAPI.c.List(ctx, list, client.InNamespace(rg.ns), client.MatchingLabels{mcpv1.LabelServer: "srv"})).To(Succeed())
 			fresh := 0
 			for _, s := range list.Items {
-				if s.Annotations[mcpauth.AnnotationIssuedAt] == rg.clock.Now().UTC().Format(time.RFC3339) {
+				if s.Annotations[tokensecret.AnnotationIssuedAt] == rg.clock.Now().UTC().Format(time.RFC3339) {
 					fresh++
 				}
 			}
@@ -332,7 +333,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(c.ReuseDetected).To(BeZero())
 		Expect(c.TokenErrors).To(BeZero())
 		for _, s := range list.Items {
-			Expect(rg.fake.GrantAlive(string(s.Data[mcpauth.KeyRefreshToken]))).To(BeTrue())
+			Expect(rg.fake.GrantAlive(string(s.Data[tokensecret.KeyRefreshToken]))).To(BeTrue())
 		}
 	})
 })

@@ -25,6 +25,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/controllers"
 	"github.com/mcp-operator/mcp-operator/controllers/tokenrefresh"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
@@ -135,7 +136,7 @@ func (rg *rig) start() {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(mgr.Add(tokens)).To(Succeed())
 	Expect(r.SetupWithManager(mgr, tokens)).To(Succeed())
-	Expect((&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), Debounce: 50 * time.Millisecond}).SetupWithManager(mgr, tokens)).To(Succeed())
+	Expect((&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), Debounce: 50 * time.Millisecond, Clock: rg.clock}).SetupWithManager(mgr, tokens)).To(Succeed())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -162,10 +163,10 @@ func (rg *rig) tokenSecret(user string, tok fakeauth.Tokens, grantID string) *co
 			Namespace: rg.ns, Name: mcpauth.TokenSecretName("srv", user),
 			Labels: mcpauth.TokenSecretLabels("srv", user),
 			Annotations: map[string]string{
-				mcpv1.AnnotationUser:       user,
-				mcpauth.AnnotationState:    string(mcpauth.StateActive),
-				mcpauth.AnnotationGrantID:  grantID,
-				mcpauth.AnnotationIssuedAt: now.UTC().Format(time.RFC3339),
+				mcpv1.AnnotationUser:           user,
+				mcpauth.AnnotationState:        string(mcpauth.StateActive),
+				tokensecret.AnnotationGrantID:  grantID,
+				tokensecret.AnnotationIssuedAt: now.UTC().Format(time.RFC3339),
 			},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: mcpv1.GroupVersion.String(), Kind: "MCPServer",
 				Name: rg.server.Name, UID: rg.server.UID, Controller: ptr.To(true)}},
@@ -176,12 +177,12 @@ func (rg *rig) tokenSecret(user string, tok fakeauth.Tokens, grantID string) *co
 			mcpauth.KeyTokenType:   []byte(tok.TokenType),
 			mcpauth.KeyExpiry:      []byte(now.Add(time.Duration(tok.ExpiresIn) * time.Second).UTC().Format(time.RFC3339)),
 			mcpauth.KeyScope:       []byte(tok.Scope),
-			mcpauth.KeyIssuer:      []byte(rg.fake.IssuerURL()),
+			tokensecret.KeyIssuer:  []byte(rg.fake.IssuerURL()),
 			mcpauth.KeyResource:    []byte(rg.fake.MCPURL()),
 		},
 	}
 	if tok.RefreshToken != "" {
-		s.Data[mcpauth.KeyRefreshToken] = []byte(tok.RefreshToken)
+		s.Data[tokensecret.KeyRefreshToken] = []byte(tok.RefreshToken)
 	}
 	return s
 }
@@ -194,7 +195,7 @@ func (rg *rig) secret(user string) *corev1.Secret {
 }
 
 func (rg *rig) refreshToken(user string) string {
-	return string(rg.secret(user).Data[mcpauth.KeyRefreshToken])
+	return string(rg.secret(user).Data[tokensecret.KeyRefreshToken])
 }
 
 // formRecorder keeps the form of every refresh_token request sent.

@@ -2,7 +2,6 @@ package callback
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -79,7 +79,13 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	if scopes == nil {
 		scopes = f.Scopes // RFC 6749 §5.1: no scope in the response means as requested
 	}
-	if err := s.writeTokenSecret(ctx, srv.server, f.User, tokenSecretData(tok, scopes, f.Issuer, cfg.Resource)); err != nil {
+	grant := tokensecret.Grant{
+		User: f.User,
+		Tokens: tokensecret.Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken,
+			Expiry: tok.Expiry, Scopes: scopes},
+		Issuer: f.Issuer, Resource: cfg.Resource, IssuedAt: s.opts.Now(),
+	}
+	if err := s.writeTokenSecret(ctx, srv.server, grant); err != nil {
 		callbacksTotal.WithLabelValues(resultStoreFailed).Inc()
 		log.Error(err, "Storing the user's tokens failed")
 		writeErrorPage(w, http.StatusInternalServerError, "signing in worked, but your connection could not be saved; try again")
@@ -146,13 +152,12 @@ func (s *Server) exchangeFailed(ctx context.Context, w http.ResponseWriter, log 
 	writeErrorPage(w, http.StatusBadGateway, "the authorization server did not complete the sign-in; try connecting again")
 }
 
-// flagClientInvalid asks the reconciler to register a new client.
+// flagClientInvalid raises the re-registration signal on the MCPServer
+// (tokensecret.MarkClientInvalidPatch).
 func (s *Server) flagClientInvalid(ctx context.Context, srv *mcpv1.MCPServer, clientID string) error {
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-		"annotations": map[string]string{mcpv1.AnnotationClientInvalid: clientID},
-	}})
-	if err != nil {
-		return err
+	patch := tokensecret.MarkClientInvalidPatch(srv, clientID)
+	if patch == nil {
+		return nil
 	}
 	if err := s.opts.Client.Patch(ctx, srv, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("annotating MCPServer %s/%s with %s: %w", srv.Namespace, srv.Name, mcpv1.AnnotationClientInvalid, err)

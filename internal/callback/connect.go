@@ -8,6 +8,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) grantedScopes(r *http.Request, ns, name, user string) ([]string
 	if err != nil || sec == nil {
 		return nil, err
 	}
-	return oauth.ParseScope(string(sec.Data[mcpauth.KeyScope])), nil
+	return tokensecret.Read(sec).Scopes, nil
 }
 
 // parseExtraScopes validates the scope query parameter (RFC 6749 §3.3

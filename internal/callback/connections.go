@@ -15,6 +15,7 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -88,22 +89,14 @@ func (s *Server) connection(ctx context.Context, srv *mcpv1.MCPServer, user stri
 	if err != nil || sec == nil {
 		return c, err
 	}
-	state := mcpauth.State(sec.Annotations[mcpauth.AnnotationState])
-	c.State = string(state)
-	c.Scopes = oauth.ParseScope(string(sec.Data[mcpauth.KeyScope]))
-	if exp, err := time.Parse(time.RFC3339, string(sec.Data[mcpauth.KeyExpiry])); err == nil {
-		c.Expiry = &exp
+	rec := tokensecret.Read(sec)
+	c.State = string(rec.State)
+	c.Scopes = rec.Scopes
+	if !rec.Expiry.IsZero() {
+		c.Expiry = &rec.Expiry
 	}
-	c.Connected = usable(sec, c.Expiry, state, s.opts.Now())
+	c.Connected = rec.Usable(s.opts.Now())
 	return c, nil
-}
-
-// usable: a live access token, or a refresh token whose grant is not known
-// to be dead.
-func usable(sec *corev1.Secret, expiry *time.Time, state mcpauth.State, now time.Time) bool {
-	access := len(sec.Data[mcpauth.KeyAccessToken]) > 0 && (expiry == nil || now.Before(*expiry))
-	dead := state == mcpauth.StateReauthorizationRequired || state == mcpauth.StateClientInvalid
-	return access || (len(sec.Data[mcpauth.KeyRefreshToken]) > 0 && !dead)
 }
 
 // handleDisconnect revokes and deletes the user's tokens for one server:
@@ -164,11 +157,12 @@ func (s *Server) revoke(ctx context.Context, log logr.Logger, ns, name string, s
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
-	for _, t := range []struct{ key, hint string }{
-		{mcpauth.KeyRefreshToken, "refresh_token"},
-		{mcpauth.KeyAccessToken, "access_token"},
+	rec := tokensecret.Read(sec)
+	for _, t := range []struct{ token, hint string }{
+		{rec.RefreshToken, "refresh_token"},
+		{rec.AccessToken, "access_token"},
 	} {
-		if err := oauth.Revoke(ctx, s.opts.HTTPClient, cfg, string(sec.Data[t.key]), t.hint); err != nil {
+		if err := oauth.Revoke(ctx, s.opts.HTTPClient, cfg, t.token, t.hint); err != nil {
 			log.Info("Revoking a token failed; deleting it anyway", "tokenType", t.hint, "reason", err.Error())
 		}
 	}

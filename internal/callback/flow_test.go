@@ -11,6 +11,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -41,17 +42,17 @@ var _ = Describe("Connecting", func() {
 		Expect(sec.Labels).To(Equal(mcpauth.TokenSecretLabels(e.name, "alice@example.com")))
 		Expect(sec.Annotations).To(HaveKeyWithValue(mcpv1.AnnotationUser, "alice@example.com"))
 		Expect(sec.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
-		Expect(sec.Annotations).To(HaveKey(mcpauth.AnnotationGrantID))
-		Expect(sec.Annotations).To(HaveKey(mcpauth.AnnotationIssuedAt))
+		Expect(sec.Annotations).To(HaveKey(tokensecret.AnnotationGrantID))
+		Expect(sec.Annotations).To(HaveKey(tokensecret.AnnotationIssuedAt))
 		Expect(sec.OwnerReferences).To(HaveLen(1))
 		Expect(sec.OwnerReferences[0].UID).To(Equal(e.server.UID))
 		Expect(*sec.OwnerReferences[0].Controller).To(BeTrue())
-		for _, k := range []string{mcpauth.KeyAccessToken, mcpauth.KeyTokenType, mcpauth.KeyRefreshToken, mcpauth.KeyExpiry, mcpauth.KeyScope, mcpauth.KeyIssuer, mcpauth.KeyResource} {
+		for _, k := range []string{mcpauth.KeyAccessToken, mcpauth.KeyTokenType, tokensecret.KeyRefreshToken, mcpauth.KeyExpiry, mcpauth.KeyScope, tokensecret.KeyIssuer, mcpauth.KeyResource} {
 			Expect(sec.Data).To(HaveKey(k))
 		}
 		Expect(r.body).NotTo(ContainSubstring(string(sec.Data[mcpauth.KeyAccessToken])))
 		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
-		Expect(string(sec.Data[mcpauth.KeyIssuer])).To(Equal(e.fake.IssuerURL()))
+		Expect(string(sec.Data[tokensecret.KeyIssuer])).To(Equal(e.fake.IssuerURL()))
 		Expect(string(sec.Data[mcpauth.KeyResource])).To(Equal(e.fake.MCPURL()))
 		_, err = time.Parse(time.RFC3339, string(sec.Data[mcpauth.KeyExpiry]))
 		Expect(err).NotTo(HaveOccurred())
@@ -74,7 +75,7 @@ var _ = Describe("Connecting", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(second.UID).To(Equal(first.UID))
 		Expect(second.Data[mcpauth.KeyAccessToken]).NotTo(Equal(first.Data[mcpauth.KeyAccessToken]))
-		Expect(second.Annotations[mcpauth.AnnotationGrantID]).NotTo(Equal(first.Annotations[mcpauth.AnnotationGrantID]))
+		Expect(second.Annotations[tokensecret.AnnotationGrantID]).NotTo(Equal(first.Annotations[tokensecret.AnnotationGrantID]))
 	})
 
 	It("requests the union of server, requested and granted scopes on step-up", func() {
@@ -105,7 +106,7 @@ var _ = Describe("Connecting", func() {
 		r := send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, asUser("alice"))
 		Expect(r.StatusCode).To(Equal(http.StatusNoContent), r.body)
 		Expect(e.fake.Counters().Revoke).To(Equal(2))
-		Expect(e.fake.WasRevoked(string(sec.Data[mcpauth.KeyRefreshToken]))).To(BeTrue())
+		Expect(e.fake.WasRevoked(string(sec.Data[tokensecret.KeyRefreshToken]))).To(BeTrue())
 		Expect(e.fake.WasRevoked(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
 		_, err = e.tokenSecret("alice")
 		Expect(apierrors.IsNotFound(err)).To(BeTrue())

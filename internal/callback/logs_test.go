@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
@@ -32,7 +33,7 @@ var _ = Describe("Logs", func() {
 		Expect(send(http.MethodGet, cb.String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
 		sec, err := e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
-		secrets = append(secrets, string(sec.Data[mcpauth.KeyAccessToken]), string(sec.Data[mcpauth.KeyRefreshToken]), e.client.Secret)
+		secrets = append(secrets, string(sec.Data[mcpauth.KeyAccessToken]), string(sec.Data[tokensecret.KeyRefreshToken]), e.client.Secret)
 		e.connections(bearer(t))
 
 		// Failures log too: a replay, a forged state and a failed exchange.

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
@@ -277,7 +278,7 @@ var _ = Describe("Who the user is", func() {
 		still, err := e.tokenSecret("bob")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(still.UID).To(Equal(bobs.UID))
-		Expect(e.fake.WasRevoked(string(bobs.Data[mcpauth.KeyRefreshToken]))).To(BeFalse())
+		Expect(e.fake.WasRevoked(string(bobs.Data[tokensecret.KeyRefreshToken]))).To(BeFalse())
 		Expect(e.connectionOf(asUser("bob"), e.name)).To(HaveKeyWithValue("connected", true))
 
 		// Alice's own cookie cannot finish a flow as Bob either: the user is sealed in it.

@@ -2,73 +2,39 @@ package callback
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
-	"github.com/mcp-operator/mcp-operator/internal/oauth"
-	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
 // getTokenSecret returns user's token Secret for server, or nil when there
-// is none. A Secret whose recorded user differs (a hash collision or a
-// foreign object under our name) is treated as absent: a user only ever
-// sees their own connection.
+// is none. A Secret that is not this user's token Secret (tokensecret.BelongsTo)
+// is treated as absent: a user only ever sees their own connection.
 func (s *Server) getTokenSecret(ctx context.Context, namespace, server, user string) (*corev1.Secret, error) {
 	sec := &corev1.Secret{}
-	key := client.ObjectKey{Namespace: namespace, Name: mcpauth.TokenSecretName(server, user)}
+	key := client.ObjectKey{Namespace: namespace, Name: tokensecret.Name(server, user)}
 	if err := s.opts.Client.Get(ctx, key, sec); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("reading token Secret %s: %w", key, err)
 	}
-	if sec.Type != mcpv1.SecretTypeUserToken || sec.Annotations[mcpv1.AnnotationUser] != user {
+	if !tokensecret.BelongsTo(sec, user) {
 		return nil, nil
 	}
 	return sec, nil
 }
 
-// tokenSecretData is the Secret content of a fresh grant.
-func tokenSecretData(tok *oauth.Token, scopes []string, issuer, resource string) map[string][]byte {
-	data := map[string][]byte{
-		mcpauth.KeyAccessToken: []byte(tok.AccessToken),
-		mcpauth.KeyTokenType:   []byte(tok.TokenType),
-		mcpauth.KeyScope:       []byte(oauth.JoinScopes(scopes)),
-		mcpauth.KeyIssuer:      []byte(issuer),
-		mcpauth.KeyResource:    []byte(resource),
-	}
-	if tok.RefreshToken != "" {
-		data[mcpauth.KeyRefreshToken] = []byte(tok.RefreshToken)
-	}
-	if !tok.Expiry.IsZero() {
-		data[mcpauth.KeyExpiry] = []byte(tok.Expiry.UTC().Format(time.RFC3339))
-	}
-	return data
-}
-
-// newGrantID identifies one completed connect; the refresher compares it to
-// tell a reconnect from its own earlier write.
-func newGrantID() string { return rand.Text() }
-
-// writeTokenSecret stores a new grant for user, replacing any earlier one:
-// data and annotations are replaced, not merged.
-func (s *Server) writeTokenSecret(ctx context.Context, srv *mcpv1.MCPServer, user string, data map[string][]byte) error {
-	name := mcpauth.TokenSecretName(srv.Name, user)
-	annotations := map[string]string{
-		mcpv1.AnnotationUser:       user,
-		mcpauth.AnnotationState:    string(mcpauth.StateActive),
-		mcpauth.AnnotationGrantID:  newGrantID(),
-		mcpauth.AnnotationIssuedAt: s.opts.Now().UTC().Format(time.RFC3339),
-	}
+// writeTokenSecret stores a new grant, replacing any earlier one of the
+// user: the codec replaces labels, annotations, data and owner references.
+func (s *Server) writeTokenSecret(ctx context.Context, srv *mcpv1.MCPServer, g tokensecret.Grant) error {
+	name := tokensecret.Name(srv.Name, g.User)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		sec := &corev1.Secret{}
 		err := s.opts.Client.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: name}, sec)
@@ -80,16 +46,9 @@ func (s *Server) writeTokenSecret(ctx context.Context, srv *mcpv1.MCPServer, use
 			return fmt.Errorf("secret %s/%s exists but is not a user token Secret (type %s); delete it", srv.Namespace, name, sec.Type)
 		}
 		if !exists {
-			sec = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: srv.Namespace, Name: name}, Type: mcpv1.SecretTypeUserToken}
+			sec = &corev1.Secret{}
 		}
-		sec.Labels = mcpauth.TokenSecretLabels(srv.Name, user)
-		sec.Annotations = annotations
-		sec.Data = data
-		sec.StringData = nil
-		sec.OwnerReferences = nil
-		if err := controllerutil.SetControllerReference(srv, sec, s.opts.Client.Scheme()); err != nil {
-			return fmt.Errorf("owning token Secret %s/%s by its MCPServer: %w", srv.Namespace, name, err)
-		}
+		tokensecret.WriteGrant(sec, srv, g)
 		if exists {
 			err = s.opts.Client.Update(ctx, sec)
 		} else {

@@ -1,11 +1,22 @@
 package callback
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
 func TestFlowCookieSealing(t *testing.T) {
@@ -83,5 +94,53 @@ func TestUsedStatesAreSingleUse(t *testing.T) {
 	now := time.Now()
 	if !u.claim("s1", now.Add(time.Minute), now) || u.claim("s1", now.Add(time.Minute), now) {
 		t.Error("a state was claimable twice or not at all")
+	}
+}
+
+// TestConnectionsUseTheCodecsUsableRule: /connections answers "connected?"
+// with tokensecret's Record.Usable, the rule the connected-users count uses
+// (see controllers' TestConnectedUsersCountUsesTheCodecsUsableRule, same
+// fixtures): an Active Secret whose access token expired and that has no
+// refresh token is not connected, even before the refresher marks it Expired.
+func TestConnectionsUseTheCodecsUsableRule(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	srv := &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "chat", Name: "github", UID: "uid-1"},
+		Spec:       mcpv1.MCPServerSpec{DisplayName: "GitHub", Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}},
+	}
+	token := func(user, refresh string, expiry time.Time) *corev1.Secret {
+		sec := &corev1.Secret{}
+		tokensecret.WriteGrant(sec, srv, tokensecret.Grant{User: user, IssuedAt: expiry.Add(-time.Hour),
+			Tokens: tokensecret.Tokens{AccessToken: "at-" + user, TokenType: "Bearer", RefreshToken: refresh, Expiry: expiry}})
+		return sec
+	}
+	cases := []struct {
+		user, refresh string
+		expiry        time.Time
+		want          bool
+	}{
+		{"expired-no-refresh", "", now.Add(-time.Second), false},
+		{"expired-with-refresh", "rt", now.Add(-time.Second), true},
+		{"live-no-refresh", "", now.Add(time.Minute), true},
+	}
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(srv)
+	for _, tc := range cases {
+		b = b.WithObjects(token(tc.user, tc.refresh, tc.expiry))
+	}
+	s := &Server{opts: Options{Client: b.Build(), Now: func() time.Time { return now }}}
+	for _, tc := range cases {
+		c, err := s.connection(context.Background(), srv, tc.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Connected != tc.want {
+			t.Errorf("%s: connected = %v, want %v", tc.user, c.Connected, tc.want)
+		}
+		if c.State != string(tokensecret.StateActive) || c.Expiry == nil || !c.Expiry.Equal(tc.expiry) {
+			t.Errorf("%s: state %q, expiry %v", tc.user, c.State, c.Expiry)
+		}
 	}
 }

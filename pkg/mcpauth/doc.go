@@ -1,5 +1,9 @@
 // Package mcpauth is the small library a chat backend imports to use
-// mcp-operator: it names the per-user token Secrets (one function for the
-// callback server, the refresher and chat pods alike), builds the callback
-// server's URLs, and defines the token Secret's keys and states.
+// mcp-operator: it reads a user's token (GetToken and its typed errors),
+// names the per-user token Secrets, builds the callback server's URLs,
+// mints connect tickets, and re-exports the token Secret's key, state and
+// annotation names a chat pod reads. The Secret's format itself, and the
+// one rule for whether a token is usable, live in the module's
+// internal/tokensecret codec, shared with the callback server and the
+// operator's refresher.
 package mcpauth

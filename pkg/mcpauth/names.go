@@ -1,78 +1,58 @@
 package mcpauth
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 	"strings"
 
-	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
-// Keys of a per-user token Secret (type mcpoperator.io/user-token).
+// Keys of a per-user token Secret (type mcpoperator.io/user-token) that a
+// chat pod reads (GetToken reads them for you). The refresh token and the
+// operator's bookkeeping are not for chat pods: only the operator's
+// refresher redeems refresh tokens.
 const (
-	KeyAccessToken  = "access_token"
-	KeyTokenType    = "token_type"
-	KeyRefreshToken = "refresh_token"
-	KeyExpiry       = "expiry" // RFC 3339
-	KeyScope        = "scope"  // space-separated
-	KeyIssuer       = "issuer"
-	KeyResource     = "resource"
+	KeyAccessToken = tokensecret.KeyAccessToken // "access_token"
+	KeyTokenType   = tokensecret.KeyTokenType   // "token_type"
+	KeyExpiry      = tokensecret.KeyExpiry      // "expiry", RFC 3339
+	KeyScope       = tokensecret.KeyScope       // "scope", space-separated
+	KeyResource    = tokensecret.KeyResource    // "resource", the RFC 8707 resource
 )
 
-// Annotations on a per-user token Secret.
-const (
-	// AnnotationState is the token's state, one of the State values.
-	AnnotationState = "mcpoperator.io/token-state"
-	// AnnotationGrantID identifies one grant (one completed connect). A new
-	// connect writes a new ID, so a refresher can tell a reconnect from its
-	// own earlier write.
-	AnnotationGrantID = "mcpoperator.io/grant-id"
-	// AnnotationIssuedAt is when the current access token was issued (RFC 3339).
-	AnnotationIssuedAt = "mcpoperator.io/issued-at"
-)
+// AnnotationState ("mcpoperator.io/token-state") is the token's state, one
+// of the State values.
+const AnnotationState = tokensecret.AnnotationState
 
 // State of a per-user token, as recorded in AnnotationState.
-type State string
+type State = tokensecret.State
 
 const (
-	// StateActive: the access token is usable until its expiry.
-	StateActive State = "Active"
+	// StateActive: the grant is alive; GetToken returns its access token
+	// until it expires, and the refresher replaces it before then when
+	// there is a refresh token.
+	StateActive = tokensecret.StateActive
 	// StateReauthorizationRequired: the grant is dead; the user must connect again.
-	StateReauthorizationRequired State = "ReauthorizationRequired"
+	StateReauthorizationRequired = tokensecret.StateReauthorizationRequired
 	// StateExpired: the access token expired and there is no refresh token.
-	StateExpired State = "Expired"
+	StateExpired = tokensecret.StateExpired
 	// StateClientInvalid: the authorization server no longer knows the
 	// operator's client; the operator re-registers and the user reconnects.
-	StateClientInvalid State = "ClientInvalid"
+	StateClientInvalid = tokensecret.StateClientInvalid
 )
-
-// userHashLength is 32 hex characters (128 bits): collision-resistant and
-// short enough for a label value and a Secret name.
-const userHashLength = 32
 
 // UserHash is the hash of a user ID used in names and labels. Any user ID,
 // of any length and character set, maps to a valid label value.
-func UserHash(user string) string {
-	sum := sha256.Sum256([]byte(user))
-	return hex.EncodeToString(sum[:])[:userHashLength]
-}
+func UserHash(user string) string { return tokensecret.UserHash(user) }
 
 // TokenSecretName names the Secret holding user's tokens for server. The
 // raw user ID never appears in a name (MCPServer names are at most 63
 // characters, so the result is a valid Secret name).
-func TokenSecretName(server, user string) string {
-	return server + "-user-" + UserHash(user)
-}
+func TokenSecretName(server, user string) string { return tokensecret.Name(server, user) }
 
 // TokenSecretLabels are the labels of a user's token Secret for server;
 // chat pods and the refresher select on them.
 func TokenSecretLabels(server, user string) map[string]string {
-	return map[string]string{
-		mcpv1.LabelManagedBy: mcpv1.ManagedByValue,
-		mcpv1.LabelServer:    server,
-		mcpv1.LabelUserHash:  UserHash(user),
-	}
+	return tokensecret.Labels(server, user)
 }
 
 // Routes of the callback server, relative to its public base URL.

@@ -4,26 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
-)
-
-// Annotations the refresher writes on a token Secret after a failed refresh.
-// They are cleared by the next successful refresh.
-const (
-	// AnnotationRefreshError is a short reason for the last failed refresh,
-	// e.g. "invalid_grant" or "HTTP 503"; never a token.
-	AnnotationRefreshError = "mcpoperator.io/refresh-error"
-	// AnnotationRefreshFailures counts consecutive transient failures.
-	AnnotationRefreshFailures = "mcpoperator.io/refresh-failures"
-	// AnnotationRefreshBackoffUntil is when the refresher tries again (RFC 3339).
-	AnnotationRefreshBackoffUntil = "mcpoperator.io/refresh-backoff-until"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
 // Errors Token returns; test them with errors.Is.
@@ -74,40 +61,39 @@ func tokenAt(ctx context.Context, reader client.Reader, namespace, server, user 
 		return nil, fmt.Errorf("reading token Secret %s: %w", key, err)
 	}
 	// The name is a hash; the annotation proves the Secret is this user's.
-	if secret.Type != mcpv1.SecretTypeUserToken || secret.Annotations[mcpv1.AnnotationUser] != user {
+	if !tokensecret.BelongsTo(secret, user) {
 		return nil, fmt.Errorf("MCP server %s/%s: %w", namespace, server, ErrNotConnected)
 	}
 	return tokenFromSecret(secret, now)
 }
 
-// tokenFromSecret reads a token Secret, honouring the refresher's state.
+// tokenFromSecret reads a token Secret. It answers with the operator's one
+// rule first (tokensecret's Record.Usable, the same answer as the callback
+// server's /connections and status.connectedUsers): a Secret that is not
+// usable is an error saying what the user must do. A usable Secret whose
+// access token expires within ExpiryMargin (its refresh is due or failing)
+// is ErrExpired too, but only for now: the refresher replaces it.
 func tokenFromSecret(secret *corev1.Secret, now time.Time) (*Token, error) {
-	where := secret.Namespace + "/" + secret.Labels[mcpv1.LabelServer]
-	switch State(secret.Annotations[AnnotationState]) {
-	case StateReauthorizationRequired, StateClientInvalid:
+	rec := tokensecret.Read(secret)
+	where := secret.Namespace + "/" + rec.Server
+	if !rec.Usable(now) {
+		if rec.State == StateExpired || (rec.State == StateActive && rec.AccessToken != "") {
+			return nil, fmt.Errorf("MCP server %s: %w", where, ErrExpired)
+		}
 		return nil, fmt.Errorf("MCP server %s: %w", where, ErrReauthorizationRequired)
-	case StateExpired:
+	}
+	if !rec.AccessTokenValidAt(now.Add(ExpiryMargin)) {
 		return nil, fmt.Errorf("MCP server %s: %w", where, ErrExpired)
 	}
-	d := secret.Data
 	tok := &Token{
-		AccessToken: string(d[KeyAccessToken]),
-		TokenType:   string(d[KeyTokenType]),
-		Scopes:      strings.Fields(string(d[KeyScope])),
-		Resource:    string(d[KeyResource]),
-	}
-	if tok.AccessToken == "" {
-		return nil, fmt.Errorf("MCP server %s: %w", where, ErrReauthorizationRequired)
+		AccessToken: rec.AccessToken,
+		TokenType:   rec.TokenType,
+		Expiry:      rec.Expiry,
+		Scopes:      rec.Scopes,
+		Resource:    rec.Resource,
 	}
 	if tok.TokenType == "" {
 		tok.TokenType = "Bearer"
-	}
-	if raw := string(d[KeyExpiry]); raw != "" {
-		exp, err := time.Parse(time.RFC3339, raw)
-		if err != nil || !now.Add(ExpiryMargin).Before(exp) {
-			return nil, fmt.Errorf("MCP server %s: %w", where, ErrExpired)
-		}
-		tok.Expiry = exp
 	}
 	return tok, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
 )
@@ -105,7 +106,7 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 	It("disconnects: revokes at the authorization server and deletes the Secret", func() {
 		revocations := fake.Counters().Revoke
 		sec := tokenSecret(name)
-		refresh := string(sec.Data[mcpauth.KeyRefreshToken])
+		refresh := string(sec.Data[tokensecret.KeyRefreshToken])
 
 		Expect(browser.Disconnect(ctx, namespace, name)).To(Succeed())
 		Expect(fake.Counters().Revoke).To(BeNumerically(">", revocations))

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -124,7 +125,7 @@ func (v *TokenView) Lines() []string {
 	for _, k := range keys {
 		val := "<redacted>"
 		switch k {
-		case mcpauth.KeyExpiry, mcpauth.KeyScope, mcpauth.KeyIssuer, mcpauth.KeyResource, mcpauth.KeyTokenType:
+		case mcpauth.KeyExpiry, mcpauth.KeyScope, tokensecret.KeyIssuer, mcpauth.KeyResource, mcpauth.KeyTokenType:
 			continue
 		}
 		out = append(out, fmt.Sprintf("data.%-14s %s (%d bytes)", k+":", val, v.KeySizes[k]))
@@ -145,15 +146,15 @@ func GetTokenView(ctx context.Context, c client.Reader, namespace, server, user 
 		Labels:      sec.Labels,
 		User:        sec.Annotations[mcpv1.AnnotationUser],
 		State:       sec.Annotations[mcpauth.AnnotationState],
-		GrantID:     sec.Annotations[mcpauth.AnnotationGrantID],
-		IssuedAt:    sec.Annotations[mcpauth.AnnotationIssuedAt],
+		GrantID:     sec.Annotations[tokensecret.AnnotationGrantID],
+		IssuedAt:    sec.Annotations[tokensecret.AnnotationIssuedAt],
 		Expiry:      string(sec.Data[mcpauth.KeyExpiry]),
 		Scope:       string(sec.Data[mcpauth.KeyScope]),
-		Issuer:      string(sec.Data[mcpauth.KeyIssuer]),
+		Issuer:      string(sec.Data[tokensecret.KeyIssuer]),
 		Resource:    string(sec.Data[mcpauth.KeyResource]),
 		KeySizes:    map[string]int{},
 		accessHash:  sha256.Sum256(sec.Data[mcpauth.KeyAccessToken]),
-		refreshHash: sha256.Sum256(sec.Data[mcpauth.KeyRefreshToken]),
+		refreshHash: sha256.Sum256(sec.Data[tokensecret.KeyRefreshToken]),
 	}
 	for k, val := range sec.Data {
 		v.KeySizes[k] = len(val)

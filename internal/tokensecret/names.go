@@ -1,0 +1,106 @@
+// Package tokensecret is the codec of per-user token Secrets (type
+// mcpoperator.io/user-token): the only code that knows their name, labels,
+// annotations and keys. The callback server writes a new grant with
+// WriteGrant, the refresher changes it with the Apply functions, and every
+// reader (the refresher, the connected-users count, the callback server's
+// /connections and pkg/mcpauth.GetToken) decodes it with Read and asks
+// Record.Usable whether the user is connected.
+//
+// The package does no I/O: callers get and write Secrets with their own
+// clients. pkg/mcpauth re-exports the names chat pods read; everything else
+// here (grant ID, issue time, refresh bookkeeping) is the operator's own.
+package tokensecret
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	corev1 "k8s.io/api/core/v1"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+)
+
+// Keys of a token Secret's data.
+const (
+	KeyAccessToken  = "access_token"
+	KeyTokenType    = "token_type"
+	KeyRefreshToken = "refresh_token"
+	KeyExpiry       = "expiry" // RFC 3339; absent: the access token does not expire as far as we know
+	KeyScope        = "scope"  // space-separated
+	KeyIssuer       = "issuer"
+	KeyResource     = "resource"
+)
+
+// Annotations of a token Secret (besides mcpv1.AnnotationUser, the raw user ID).
+const (
+	// AnnotationState is the token's state, one of the State values. Public:
+	// pkg/mcpauth re-exports it.
+	AnnotationState = "mcpoperator.io/token-state"
+	// AnnotationGrantID identifies one grant (one completed connect). Every
+	// WriteGrant writes a new ID, so the refresher can tell a reconnect from
+	// its own earlier write.
+	AnnotationGrantID = "mcpoperator.io/grant-id"
+	// AnnotationIssuedAt is when the current access token was issued (RFC
+	// 3339); the refresh schedule derives from it.
+	AnnotationIssuedAt = "mcpoperator.io/issued-at"
+	// AnnotationRefreshError is a short reason for the last failed refresh,
+	// e.g. "invalid_grant" or "HTTP 503"; never a token. Cleared by the next
+	// successful refresh.
+	AnnotationRefreshError = "mcpoperator.io/refresh-error"
+	// AnnotationRefreshFailures counts consecutive transient refresh failures.
+	AnnotationRefreshFailures = "mcpoperator.io/refresh-failures"
+	// AnnotationRefreshBackoffUntil is when the refresher tries again (RFC 3339).
+	AnnotationRefreshBackoffUntil = "mcpoperator.io/refresh-backoff-until"
+)
+
+// State of a per-user token, as recorded in AnnotationState.
+type State string
+
+const (
+	// StateActive: the grant is alive; see Record.Usable for when a token
+	// in this state can be used.
+	StateActive State = "Active"
+	// StateReauthorizationRequired: the grant is dead; the user must connect again.
+	StateReauthorizationRequired State = "ReauthorizationRequired"
+	// StateExpired: the access token expired and there is no refresh token.
+	StateExpired State = "Expired"
+	// StateClientInvalid: the authorization server no longer knows the
+	// operator's client; the operator re-registers and the user reconnects.
+	StateClientInvalid State = "ClientInvalid"
+)
+
+// userHashLength is 32 hex characters (128 bits): collision-resistant and
+// short enough for a label value and a Secret name.
+const userHashLength = 32
+
+// UserHash is the hash of a user ID used in names and labels. Any user ID,
+// of any length and character set, maps to a valid label value.
+func UserHash(user string) string {
+	sum := sha256.Sum256([]byte(user))
+	return hex.EncodeToString(sum[:])[:userHashLength]
+}
+
+// Name is the name of the Secret holding user's tokens for server. The raw
+// user ID never appears in a name (MCPServer names are at most 63
+// characters, so the result is a valid Secret name).
+func Name(server, user string) string {
+	return server + "-user-" + UserHash(user)
+}
+
+// Labels are the labels of user's token Secret for server; chat pods and
+// the refresher select on them.
+func Labels(server, user string) map[string]string {
+	return map[string]string{
+		mcpv1.LabelManagedBy: mcpv1.ManagedByValue,
+		mcpv1.LabelServer:    server,
+		mcpv1.LabelUserHash:  UserHash(user),
+	}
+}
+
+// BelongsTo reports whether s is a token Secret of user. The name is a
+// hash: a Secret of another type, or one whose recorded user differs (a
+// hash collision or a foreign object under our name), must be treated as
+// absent, so a user only ever sees their own tokens.
+func BelongsTo(s *corev1.Secret, user string) bool {
+	return s.Type == mcpv1.SecretTypeUserToken && s.Annotations[mcpv1.AnnotationUser] == user
+}

@@ -1,0 +1,136 @@
+package tokensecret
+
+import (
+	"crypto/rand"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+)
+
+// Tokens is a token endpoint's answer, as stored.
+type Tokens struct {
+	AccessToken string
+	TokenType   string
+	// RefreshToken: "" means none was issued (a new grant) or the server
+	// did not rotate it (a refresh: the stored one stays).
+	RefreshToken string
+	// Expiry of the access token; zero: the server announced no lifetime.
+	Expiry time.Time
+	// Scopes granted. A new grant always records them; a refresh only when
+	// the server named them.
+	Scopes []string
+}
+
+// Grant is a completed connect: what the callback server stores.
+type Grant struct {
+	User     string
+	Tokens   Tokens
+	Issuer   string // the authorization server that issued the tokens
+	Resource string // the RFC 8707 resource they are for
+	IssuedAt time.Time
+}
+
+// WriteGrant encodes g as user's token Secret for srv into sec, a new
+// Secret or the existing one under the same name (its resourceVersion is
+// kept for the update): name, namespace, type, labels, a controller
+// reference to srv, annotations (state Active, a new grant ID, the issue
+// time) and data. Labels, annotations, data and owner references are
+// replaced, not merged, so nothing of an earlier grant survives.
+func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
+	sec.Namespace = srv.Namespace
+	sec.Name = Name(srv.Name, g.User)
+	sec.Type = mcpv1.SecretTypeUserToken
+	sec.Labels = Labels(srv.Name, g.User)
+	sec.Annotations = map[string]string{
+		mcpv1.AnnotationUser: g.User,
+		AnnotationState:      string(StateActive),
+		AnnotationGrantID:    rand.Text(),
+		AnnotationIssuedAt:   formatTime(g.IssuedAt),
+	}
+	sec.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(srv, mcpv1.GroupVersion.WithKind("MCPServer"))}
+	t := g.Tokens
+	sec.Data = map[string][]byte{
+		KeyAccessToken: []byte(t.AccessToken),
+		KeyTokenType:   []byte(t.TokenType),
+		KeyScope:       []byte(joinScopes(t.Scopes)),
+		KeyIssuer:      []byte(g.Issuer),
+		KeyResource:    []byte(g.Resource),
+	}
+	if t.RefreshToken != "" {
+		sec.Data[KeyRefreshToken] = []byte(t.RefreshToken)
+	}
+	if !t.Expiry.IsZero() {
+		sec.Data[KeyExpiry] = []byte(formatTime(t.Expiry))
+	}
+	sec.StringData = nil
+}
+
+// The refresher's mutations. Each changes s, a copy the caller owns and
+// then writes with a resourceVersion precondition.
+
+// ApplyRefreshed stores refreshed tokens issued at issuedAt: the rotated
+// refresh token when the server sent one, else the current one stays; no
+// expiry removes the recorded one; scopes change only when the server named
+// them. The state becomes Active and the failure bookkeeping is cleared.
+func ApplyRefreshed(s *corev1.Secret, t Tokens, issuedAt time.Time) {
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	s.Data[KeyAccessToken] = []byte(t.AccessToken)
+	s.Data[KeyTokenType] = []byte(t.TokenType)
+	if t.RefreshToken != "" {
+		s.Data[KeyRefreshToken] = []byte(t.RefreshToken)
+	}
+	if !t.Expiry.IsZero() {
+		s.Data[KeyExpiry] = []byte(formatTime(t.Expiry))
+	} else {
+		delete(s.Data, KeyExpiry) // the server no longer says; the token does not expire as far as we know
+	}
+	if len(t.Scopes) > 0 {
+		s.Data[KeyScope] = []byte(joinScopes(t.Scopes))
+	}
+	setAnnotation(s, AnnotationIssuedAt, formatTime(issuedAt))
+	setAnnotation(s, AnnotationState, string(StateActive))
+	clearFailure(s)
+}
+
+// ApplyDead removes the tokens of a grant that can no longer be refreshed
+// and records the terminal state (StateReauthorizationRequired or
+// StateClientInvalid) and why; the user must connect again.
+func ApplyDead(s *corev1.Secret, state State, reason string) {
+	delete(s.Data, KeyAccessToken)
+	delete(s.Data, KeyRefreshToken)
+	setAnnotation(s, AnnotationState, string(state))
+	clearFailure(s)
+	setAnnotation(s, AnnotationRefreshError, reason)
+}
+
+// ApplyExpired marks a token without a refresh token as expired.
+func ApplyExpired(s *corev1.Secret) {
+	setAnnotation(s, AnnotationState, string(StateExpired))
+}
+
+// ApplyBackoff records a transient refresh failure: why, how many in a row,
+// and when to try again.
+func ApplyBackoff(s *corev1.Secret, reason string, failures int, until time.Time) {
+	setAnnotation(s, AnnotationRefreshError, reason)
+	setAnnotation(s, AnnotationRefreshFailures, strconv.Itoa(failures))
+	setAnnotation(s, AnnotationRefreshBackoffUntil, formatTime(until))
+}
+
+func clearFailure(s *corev1.Secret) {
+	delete(s.Annotations, AnnotationRefreshError)
+	delete(s.Annotations, AnnotationRefreshFailures)
+	delete(s.Annotations, AnnotationRefreshBackoffUntil)
+}
+
+func setAnnotation(s *corev1.Secret, k, v string) {
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[k] = v
+}
