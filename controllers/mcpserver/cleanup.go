@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -62,7 +65,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 		if err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl); err != nil {
 			r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 				"Could not delete the registration of client %s at %s: %s. Delete the client in the provider's console",
-				cl.ClientID, redactURL(cl.RegistrationClientURI), truncate(err.Error(), 600)))
+				cl.ClientID, redact.URL(cl.RegistrationClientURI), redact.Truncate(redact.Error(err), 600)))
 		} else {
 			done = "deleted its registration and removed"
 		}
@@ -81,7 +84,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	}
 	what := "the previous OAuth configuration"
 	if cl != nil {
-		what = fmt.Sprintf("OAuth client %s of %s", cl.ClientID, redactURL(cl.Issuer))
+		what = fmt.Sprintf("OAuth client %s of %s", cl.ClientID, redact.URL(cl.Issuer))
 	}
 	r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonOAuth2ClientRemoved, mcpv1.EventReasonOAuth2ClientRemoved, fmt.Sprintf(
 		"Retired %s because %s: %s client Secret %s and %d user token Secret(s); users connect again",
@@ -129,7 +132,7 @@ func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcp
 	err = oauth.DeleteRegistration(ctx, r.HTTPClient, &cl)
 	if err == nil {
 		r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonRegistrationDeleted, mcpv1.EventReasonRegistrationDeleted, fmt.Sprintf(
-			"Deleted the registration of client %s at %s", cl.ClientID, redactURL(cl.RegistrationClientURI)))
+			"Deleted the registration of client %s at %s", cl.ClientID, redact.URL(cl.RegistrationClientURI)))
 		return nil
 	}
 	since := r.now().Sub(server.DeletionTimestamp.Time)
@@ -139,14 +142,12 @@ func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcp
 	}
 	r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 		"Gave up deleting the registration of client %s at %s: %s. The MCPServer is deleted anyway; delete the client in the provider's console",
-		cl.ClientID, redactURL(cl.RegistrationClientURI), truncate(err.Error(), 600)))
+		cl.ClientID, redact.URL(cl.RegistrationClientURI), redact.Truncate(redact.Error(err), 600)))
 	return nil
 }
 
 // event records an event when a recorder is configured. The note is
 // truncated to what an event can hold.
 func (r *Reconciler) event(server *mcpv1.MCPServer, eventType, reason, action, note string) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(server, nil, eventType, reason, action, "%s", truncate(note, 1000))
-	}
+	event.Record(r.Recorder, server, nil, eventType, reason, action, note)
 }

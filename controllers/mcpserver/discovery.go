@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,7 +37,7 @@ func (r *Reconciler) deriveCallbackURLs(_ context.Context, run *oauth2Run) error
 	if err := oauth.ValidateRedirectURI(run.redirectURI); err != nil {
 		return stalled.Errorf(mcpv1.ReasonCallbackURLInvalid,
 			"--callback-url %s gives an unusable redirect URI (%s): restart the manager with an https --callback-url (plain http only on a loopback host)",
-			redactURL(r.CallbackURL), err)
+			redact.URL(r.CallbackURL), err)
 	}
 	if strings.HasPrefix(r.CallbackURL, "https://") {
 		run.cimdURL = mcpauth.ClientMetadataURL(r.CallbackURL, ns, name)
@@ -65,13 +67,13 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 	switch {
 	case isStatic(server):
 		log.V(1).Info("Discovery failed; the pre-registered client is used with the endpoints from spec",
-			"reason", oauth.ReasonOf(err), "error", err.Error())
+			"reason", oauth.ReasonOf(err), "error", redact.Error(err))
 		run.discoveryAttempted = true
 		return nil
 	case oauth.IsTransient(err) && settled(run):
-		log.Info("Re-discovery failed; keeping the current OAuth configuration", "reason", oauth.ReasonOf(err), "error", err.Error())
+		log.Info("Re-discovery failed; keeping the current OAuth configuration", "reason", oauth.ReasonOf(err), "error", redact.Error(err))
 		r.event(server, corev1.EventTypeWarning, string(oauth.ReasonOf(err)), "Discover",
-			"Periodic re-discovery failed, the current OAuth configuration stays in effect: "+err.Error())
+			"Periodic re-discovery failed, the current OAuth configuration stays in effect: "+redact.Error(err))
 		return nil
 	}
 	return err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -101,10 +103,10 @@ func (r *Reconciler) oauth2Configured(ctx context.Context, run *oauth2Run) *find
 		msg = fmt.Sprintf("Using the pre-registered client %s from spec.auth.oauth2", cl.ClientID)
 	case oauth.MethodCIMD:
 		msg = fmt.Sprintf("Using Client ID Metadata Document %s (served by the callback server) with authorization server %s",
-			cl.ClientID, redactURL(cl.Issuer))
+			cl.ClientID, redact.URL(cl.Issuer))
 	default:
 		msg = fmt.Sprintf("Registered client %s with authorization server %s by dynamic client registration (RFC 7591)",
-			cl.ClientID, redactURL(cl.Issuer))
+			cl.ClientID, redact.URL(cl.Issuer))
 	}
 	msg += fmt.Sprintf("; client credentials are in Secret %s, redirect URI %s", mcpv1.ClientSecretName(server.Name), run.redirectURI)
 
@@ -114,7 +116,7 @@ func (r *Reconciler) oauth2Configured(ctx context.Context, run *oauth2Run) *find
 		return truef(reason, "%s", msg)
 	}
 	ctrl.LoggerFrom(ctx).Info("Obtained OAuth client", "method", cl.Method, "clientID", cl.ClientID,
-		"issuer", redactURL(cl.Issuer), "replaced", run.replaced)
+		"issuer", redact.URL(cl.Issuer), "replaced", run.replaced)
 	if wasSame {
 		note := msg
 		if run.replaced != "" {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -76,9 +78,9 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	init := session.InitializeResult()
 	if init != nil && init.ServerInfo != nil {
 		server.Status.Server = &mcpv1.ServerInfo{
-			Name:            truncate(init.ServerInfo.Name, mcpv1.MaxServerInfoLength),
-			Version:         truncate(init.ServerInfo.Version, mcpv1.MaxServerInfoLength),
-			ProtocolVersion: truncate(init.ProtocolVersion, mcpv1.MaxProtocolVersionLength),
+			Name:            redact.Truncate(init.ServerInfo.Name, mcpv1.MaxServerInfoLength),
+			Version:         redact.Truncate(init.ServerInfo.Version, mcpv1.MaxServerInfoLength),
+			ProtocolVersion: redact.Truncate(init.ProtocolVersion, mcpv1.MaxProtocolVersionLength),
 		}
 	}
 	server.Status.Tools = filterTools(tools, server.Spec.Tools)
@@ -98,13 +100,13 @@ func challengeFinding(serverURL string, answer oauth.ProbeResult, err error) *fi
 		return truef(mcpv1.ReasonConnected, "The server answered without asking for authorization")
 	default:
 		return falsef(mcpv1.ReasonUnreachable, "%s answered HTTP %d to an MCP initialize request: check spec.url",
-			redactURL(serverURL), answer.StatusCode)
+			redact.URL(serverURL), answer.StatusCode)
 	}
 }
 
 func unreachable(serverURL string, err error) *finding {
 	return falsef(mcpv1.ReasonUnreachable, "Could not talk MCP to %s: %s. Check spec.url, spec.transport and the credentials",
-		redactURL(serverURL), truncate(err.Error(), 300))
+		redact.URL(serverURL), redact.Truncate(redact.Error(err), 300))
 }
 
 func (r *Reconciler) resyncInterval() time.Duration {
@@ -129,7 +131,7 @@ func filterTools(names []string, filter *mcpv1.ToolFilter) []string {
 		if len(out) == mcpv1.MaxTools {
 			break
 		}
-		out = append(out, truncate(n, mcpv1.MaxToolNameLength))
+		out = append(out, redact.Truncate(n, mcpv1.MaxToolNameLength))
 	}
 	return out
 }
@@ -137,13 +139,6 @@ func filterTools(names []string, filter *mcpv1.ToolFilter) []string {
 // jitter spreads periodic work by up to +10%.
 func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // G404: jitter spreads load; it needs no unpredictability
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // headerTransport adds the server's static credentials to every request.

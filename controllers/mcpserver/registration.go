@@ -3,6 +3,8 @@ package mcpserver
 import (
 	"context"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/stalled"
@@ -135,5 +137,5 @@ func clientName(server *mcpv1.MCPServer) string {
 	if name == "" {
 		name = server.Name
 	}
-	return truncate(name, 100) + " (mcp-operator)"
+	return redact.Truncate(name, 100) + " (mcp-operator)"
 }

@@ -1,17 +1,13 @@
 package mcpserver
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
-	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
 func TestSummarize(t *testing.T) {
@@ -93,81 +89,5 @@ func TestFilterTools(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	got := redactURL("https://user:pw@example.com/mcp?token=abc#frag")
-	if got != "https://example.com/mcp" {
-		t.Fatalf("redactURL = %q", got)
-	}
-}
-
-// A reconcile that failed leaves observedGeneration where it was, so a
-// reader does not take a half-done reconcile of a new generation for done.
-func TestApplyStatusMovesObservedGenerationOnlyOnSuccess(t *testing.T) {
-	s := &mcpv1.MCPServer{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
-	s.Status.ObservedGeneration = 2
-	applyStatus(s, learned{auth: falsef(mcpv1.ReasonDiscoveryFailed, "503")}, false)
-	if s.Status.ObservedGeneration != 2 {
-		t.Fatalf("observedGeneration = %d after a failed reconcile, want 2", s.Status.ObservedGeneration)
-	}
-	if c := meta.FindStatusCondition(s.Status.Conditions, mcpv1.ConditionAuthConfigured); c == nil || c.Reason != mcpv1.ReasonDiscoveryFailed || c.ObservedGeneration != 3 {
-		t.Fatalf("AuthConfigured = %+v, want the failure recorded for generation 3", c)
-	}
-	applyStatus(s, learned{}, true)
-	if s.Status.ObservedGeneration != 3 {
-		t.Fatalf("observedGeneration = %d after success, want 3", s.Status.ObservedGeneration)
-	}
-}
-
-// A step that did not run leaves its condition as it was.
-func TestApplyStatusKeepsConditionsNotLearned(t *testing.T) {
-	s := &mcpv1.MCPServer{ObjectMeta: metav1.ObjectMeta{Generation: 1}}
-	applyStatus(s, learned{reachable: truef(mcpv1.ReasonConnected, "ok")}, true)
-	applyStatus(s, learned{auth: truef(mcpv1.ReasonNotRequired, "none")}, true)
-	if c := meta.FindStatusCondition(s.Status.Conditions, mcpv1.ConditionReachable); c == nil || c.Reason != mcpv1.ReasonConnected {
-		t.Fatalf("Reachable = %+v, want it kept", c)
-	}
-}
-
-func TestChallengeFinding(t *testing.T) {
-	const url = "https://mcp.example.com/mcp?key=sekrit"
-	cases := []struct {
-		name       string
-		answer     oauth.ProbeResult
-		err        error
-		wantStatus metav1.ConditionStatus
-		wantReason string
-	}{
-		{"bearer challenge is healthy", oauth.ProbeResult{StatusCode: 401, Bearer: true}, nil, metav1.ConditionTrue, mcpv1.ReasonAuthorizationRequired},
-		{"open server", oauth.ProbeResult{StatusCode: 200}, nil, metav1.ConditionTrue, mcpv1.ReasonConnected},
-		{"401 without a bearer challenge", oauth.ProbeResult{StatusCode: 401}, nil, metav1.ConditionFalse, mcpv1.ReasonUnreachable},
-		{"server error", oauth.ProbeResult{StatusCode: 502}, nil, metav1.ConditionFalse, mcpv1.ReasonUnreachable},
-		{"network error", oauth.ProbeResult{}, errors.New("connection refused"), metav1.ConditionFalse, mcpv1.ReasonUnreachable},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := challengeFinding(url, tc.answer, tc.err)
-			if f.status != tc.wantStatus || f.reason != tc.wantReason {
-				t.Fatalf("finding = %+v, want %s/%s", f, tc.wantStatus, tc.wantReason)
-			}
-			if strings.Contains(f.message, "sekrit") {
-				t.Fatalf("message quotes the URL's query: %q", f.message)
-			}
-		})
-	}
-}
-
-func TestTransitions(t *testing.T) {
-	before := &mcpv1.MCPServer{}
-	setCondition(before, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonRegistered, "ok")
-	setCondition(before, mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonConnected, "ok")
-	after := before.DeepCopy()
-	setCondition(after, mcpv1.ConditionAuthConfigured, metav1.ConditionTrue, mcpv1.ReasonRegistered, "new message, same reason")
-	setCondition(after, mcpv1.ConditionReachable, metav1.ConditionFalse, mcpv1.ReasonUnreachable, "down")
-	got := transitions(before, after)
-	if len(got) != 1 || got[0].eventType != corev1.EventTypeWarning || got[0].reason != mcpv1.ReasonUnreachable || got[0].action != mcpv1.ConditionReachable {
-		t.Fatalf("transitions = %+v, want one Warning Unreachable for Reachable", got)
 	}
 }

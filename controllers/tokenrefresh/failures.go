@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -69,10 +72,10 @@ func (r *Refresher) transientFailure(ctx context.Context, live *corev1.Secret, r
 		return ctrl.Result{}, err
 	}
 	ctrl.LoggerFrom(ctx).Info("Token refresh failed; backing off", "secret", client.ObjectKeyFromObject(live),
-		"reason", reason, "failures", failures, "retryIn", wait, "error", cause.Error())
-	if rec.RefreshFailures == 0 && r.Recorder != nil {
-		r.Recorder.Eventf(server, live, corev1.EventTypeWarning, mcpv1.EventReasonRefreshFailed, "RefreshToken",
-			"Refreshing the token of user %s failed, retrying with backoff; the current token is used until it expires: %s", userHashOf(live), cause.Error())
+		"reason", reason, "failures", failures, "retryIn", wait, "error", redact.Error(cause))
+	if rec.RefreshFailures == 0 {
+		event.Record(r.Recorder, server, live, corev1.EventTypeWarning, mcpv1.EventReasonRefreshFailed, "RefreshToken", fmt.Sprintf(
+			"Refreshing the token of user %s failed, retrying with backoff; the current token is used until it expires: %s", userHashOf(live), redact.Error(cause)))
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil
 }

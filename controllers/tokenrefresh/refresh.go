@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -57,7 +59,7 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 	res, err := r.persist(opCtx, live, rec, tok, issuedAt)
 	tokenRefreshDuration.Observe(time.Since(started).Seconds())
 	if err == nil && rec.RefreshFailures > 0 {
-		r.event(ctx, live, rec, corev1.EventTypeNormal, "TokenRefreshed",
+		r.event(ctx, live, rec, corev1.EventTypeNormal, mcpv1.EventReasonTokenRefreshed,
 			"Refreshed the token of user %s after %d failed attempts", userHashOf(live), rec.RefreshFailures)
 	}
 	return res, err
@@ -154,5 +156,5 @@ func (r *Refresher) event(ctx context.Context, secret *corev1.Secret, rec tokens
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: secret.Namespace, Name: rec.Server}, server); err != nil {
 		return
 	}
-	r.Recorder.Eventf(server, secret, eventType, reason, "RefreshToken", note, args...)
+	event.Record(r.Recorder, server, secret, eventType, reason, "RefreshToken", fmt.Sprintf(note, args...))
 }

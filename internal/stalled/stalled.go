@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
@@ -69,17 +71,9 @@ func Classify(err error, defaultReason string) Verdict {
 	if reason == "" {
 		reason = defaultReason
 	}
-	message := truncate(err.Error(), maxMessage)
+	message := redact.Truncate(redact.Error(err), maxMessage)
 	if oauth.IsTransient(err) {
 		return Verdict{Kind: Transient, Reason: reason, Message: message + ". This looks temporary: the operator retries with backoff"}
 	}
 	return Verdict{Kind: Stalled, Reason: reason, Message: message}
-}
-
-// truncate is replaced by the redaction package's once it lands.
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }
