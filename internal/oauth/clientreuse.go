@@ -7,8 +7,8 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
-// ClientSecretExpiryMargin: a client secret that expires within this margin
-// is replaced by a new registration ahead of time.
+// ClientSecretExpiryMargin is how far ahead of its expiry a client secret is
+// replaced by a new registration.
 const ClientSecretExpiryMargin = time.Hour
 
 // ClientRequirements is what a registered client must still match to be

@@ -87,7 +87,7 @@ func TestDiscoverPRMLocation(t *testing.T) {
 			serverURL: "/mcp",
 			setup: func(f *fake) {
 				f.mcp401("/mcp", "")
-				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Content-Type", "text/html")
 					_, _ = w.Write([]byte("<html>app</html>"))
 				})
@@ -100,7 +100,7 @@ func TestDiscoverPRMLocation(t *testing.T) {
 			serverURL: "/mcp",
 			setup: func(f *fake) {
 				f.mcp401("/mcp", "")
-				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Content-Type", "application/json, application/json")
 					_, _ = w.Write([]byte(`{"resource":"` + f.URL() + `/mcp","authorization_servers":["` + f.URL() + `"],"scopes_supported":["read"]}`))
 				})
@@ -207,7 +207,7 @@ func TestDiscoverPRMErrors(t *testing.T) {
 		{
 			name: "malformed JSON",
 			setup: func(f *fake) {
-				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Content-Type", "application/json")
 					_, _ = w.Write([]byte(`{"resource": "x", "authorization_servers": [`))
 				})
@@ -218,7 +218,7 @@ func TestDiscoverPRMErrors(t *testing.T) {
 		{
 			name: "5xx is transient and does not fall back",
 			setup: func(f *fake) {
-				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
 					http.Error(w, "upstream exploded", http.StatusBadGateway)
 				})
 			},
@@ -228,7 +228,7 @@ func TestDiscoverPRMErrors(t *testing.T) {
 		{
 			name: "429 is transient",
 			setup: func(f *fake) {
-				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+				f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
 					w.WriteHeader(http.StatusTooManyRequests)
 				})
 			},
@@ -251,7 +251,7 @@ func TestDiscoverPRMErrors(t *testing.T) {
 			tc.setup(f)
 			f.json("/.well-known/oauth-authorization-server", asDoc(f.URL(), f.URL()))
 			_, err := Discover(context.Background(), testClient(), f.URL()+"/mcp")
-			e := wantReason(t, err, tc.reason)
+			e := reasonError(t, err, tc.reason)
 			if e.Transient != tc.transient || IsTransient(err) != tc.transient {
 				t.Errorf("Transient = %v, want %v", e.Transient, tc.transient)
 			}
@@ -310,7 +310,7 @@ func TestDiscoverAuthServerVariants(t *testing.T) {
 				f.json("/.well-known/oauth-authorization-server", asDoc(iss, f.URL()))
 				f.json("/.well-known/openid-configuration", asDoc("https://wrong.example", f.URL()))
 			},
-			check: func(t *testing.T, f *fake, md *AuthServerMetadata) {
+			check: func(t *testing.T, f *fake, _ *AuthServerMetadata) {
 				if f.hit("/.well-known/openid-configuration") {
 					t.Error("OIDC fetched after RFC 8414 answered")
 				}
@@ -343,7 +343,7 @@ func TestDiscoverAuthServerVariants(t *testing.T) {
 		{
 			name:   "issuer mismatch",
 			issuer: func(b string) string { return b },
-			setup: func(f *fake, iss string) {
+			setup: func(f *fake, _ string) {
 				f.json("/.well-known/oauth-authorization-server", asDoc("https://attacker.example", f.URL()))
 			},
 			reason: ReasonIssuerMismatch,
@@ -417,7 +417,7 @@ func TestDiscoverAuthServerVariants(t *testing.T) {
 		{
 			name:   "nothing anywhere",
 			issuer: func(b string) string { return b },
-			setup:  func(f *fake, iss string) {},
+			setup:  func(*fake, string) {},
 			reason: ReasonDiscoveryFailed,
 		},
 	}
@@ -428,7 +428,7 @@ func TestDiscoverAuthServerVariants(t *testing.T) {
 			tc.setup(f, iss)
 			md, err := DiscoverAuthServer(context.Background(), testClient(), iss)
 			if tc.reason != "" {
-				e := wantReason(t, err, tc.reason)
+				e := reasonError(t, err, tc.reason)
 				if e.Transient {
 					t.Error("must not be transient")
 				}
@@ -487,7 +487,7 @@ func TestDiscoverLimits(t *testing.T) {
 	t.Run("oversize body fails clearly", func(t *testing.T) {
 		f := newFake(t)
 		f.mcp401("/mcp", "")
-		f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, r *http.Request) {
+		f.handle("/.well-known/oauth-protected-resource/mcp", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"resource":"` + strings.Repeat("a", 2<<20) + `"}`))
 		})
@@ -505,7 +505,7 @@ func TestDiscoverLimits(t *testing.T) {
 		f := newFake(t)
 		release := make(chan struct{})
 		defer close(release)
-		f.handle("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		f.handle("/mcp", func(_ http.ResponseWriter, r *http.Request) {
 			select {
 			case <-release:
 			case <-r.Context().Done():

@@ -307,7 +307,7 @@ func TestRevoke(t *testing.T) {
 			ts := newTokenServer(t)
 			var form url.Values
 			var basic bool
-			ts.handle("/revoke", func(w http.ResponseWriter, r *http.Request) {
+			ts.handle("/revoke", func(_ http.ResponseWriter, r *http.Request) {
 				form = r.PostForm
 				_, _, basic = r.BasicAuth()
 			})
@@ -328,7 +328,7 @@ func TestRevoke(t *testing.T) {
 	})
 	t.Run("token echoed in the error code", func(t *testing.T) {
 		ts := newTokenServer(t)
-		ts.handle("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		ts.handle("/revoke", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte(`{"error":"bad token rt-secret-9"}`))
@@ -341,7 +341,7 @@ func TestRevoke(t *testing.T) {
 	})
 	t.Run("503 transient, token not echoed", func(t *testing.T) {
 		ts := newTokenServer(t)
-		ts.handle("/revoke", func(w http.ResponseWriter, r *http.Request) {
+		ts.handle("/revoke", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "down, token=rt-secret-9", http.StatusServiceUnavailable)
 		})
 		err := Revoke(context.Background(), testClient(), ts.cfg(AuthMethodNone, ""), "rt-secret-9", "")

@@ -61,7 +61,7 @@ func (f *fake) handle(path string, h http.HandlerFunc) {
 
 // json serves v as JSON at path.
 func (f *fake) json(path string, v any) {
-	f.handle(path, func(w http.ResponseWriter, r *http.Request) {
+	f.handle(path, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(v)
 	})
@@ -69,7 +69,7 @@ func (f *fake) json(path string, v any) {
 
 // mcp401 makes /mcp (or path) answer 401 with the given WWW-Authenticate.
 func (f *fake) mcp401(path, challenge string) {
-	f.handle(path, func(w http.ResponseWriter, r *http.Request) {
+	f.handle(path, func(w http.ResponseWriter, _ *http.Request) {
 		if challenge != "" {
 			w.Header().Set("WWW-Authenticate", challenge)
 		}
@@ -117,7 +117,14 @@ func prmDoc(resource string, servers ...string) map[string]any {
 	return map[string]any{"resource": resource, "authorization_servers": servers}
 }
 
-func wantReason(t *testing.T, err error, want Reason) *Error {
+// wantReason fails the test unless err is an *Error with reason want.
+func wantReason(t *testing.T, err error, want Reason) {
+	t.Helper()
+	_ = reasonError(t, err, want)
+}
+
+// reasonError is wantReason that also returns the *Error for more checks.
+func reasonError(t *testing.T, err error, want Reason) *Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want %s error, got nil", want)

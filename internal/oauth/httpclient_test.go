@@ -121,7 +121,7 @@ func TestEgressGuardBlocks(t *testing.T) {
 			p.LookupIP = resolver(names)
 			p.DialContext = dl.dial
 			err := get(NewHTTPClient(p), tc.url)
-			e := wantReason(t, err, ReasonURLBlocked)
+			e := reasonError(t, err, ReasonURLBlocked)
 			if len(dl.dialed()) != 0 {
 				t.Errorf("dialed %v", dl.dialed())
 			}
@@ -308,7 +308,7 @@ func TestEgressPlainHTTPToClusterLocalService(t *testing.T) {
 		t.Run(string(tc.kind)+" "+tc.url, func(t *testing.T) {
 			var dl dialLog
 			err := getKind(NewHTTPClient(policy(&dl)), tc.kind, tc.url)
-			e := wantReason(t, err, ReasonURLBlocked)
+			e := reasonError(t, err, ReasonURLBlocked)
 			if d := dl.dialed(); len(d) != 0 {
 				t.Errorf("dialed %v", d)
 			}

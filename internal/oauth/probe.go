@@ -23,21 +23,24 @@ const (
 
 // initializeBody is an unauthenticated MCP initialize request, which is what
 // an MCP client sends first and what protected servers answer 401 to.
-var initializeBody = mustJSON(map[string]any{
-	"jsonrpc": "2.0", "id": 1, "method": "initialize",
-	"params": map[string]any{
-		"protocolVersion": ProtocolVersion,
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]string{"name": ClientName, "version": ClientVersion},
-	},
+var initializeBody = rpcRequest(1, "initialize", map[string]any{
+	"protocolVersion": ProtocolVersion,
+	"capabilities":    map[string]any{},
+	"clientInfo":      map[string]string{"name": ClientName, "version": ClientVersion},
 })
 
 // toolsListBody is discovery's second probe: an operation every MCP server
 // with tools protects.
-var toolsListBody = mustJSON(map[string]any{"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": map[string]any{}})
+var toolsListBody = rpcRequest(2, "tools/list", map[string]any{})
 
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
+// rpcRequest encodes one JSON-RPC 2.0 request.
+func rpcRequest(id int, method string, params any) []byte {
+	b, err := json.Marshal(struct {
+		JSONRPC string `json:"jsonrpc"`
+		ID      int    `json:"id"`
+		Method  string `json:"method"`
+		Params  any    `json:"params"`
+	}{"2.0", id, method, params})
 	if err != nil {
 		panic(err)
 	}

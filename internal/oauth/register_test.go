@@ -13,7 +13,7 @@ import (
 
 func TestRegisterCIMD(t *testing.T) {
 	f := newFake(t)
-	f.handle("/register", func(w http.ResponseWriter, r *http.Request) { t.Error("DCR must not be used") })
+	f.handle("/register", func(http.ResponseWriter, *http.Request) { t.Error("DCR must not be used") })
 	as := &AuthServerMetadata{Issuer: f.URL(), RegistrationEndpoint: f.URL() + "/register", ClientIDMetadataDocumentSupported: true}
 	cimd := "https://chat.example.com/oauth/client/github.json"
 	cl, err := Register(context.Background(), testClient(), as, RegistrationRequest{
@@ -146,27 +146,27 @@ func TestRegisterErrors(t *testing.T) {
 		{name: "no registration endpoint", noEnd: true, reason: ReasonRegistrationUnsupported,
 			msg: []string{"spec.auth.oauth2.clientID", "authorizationURL", "tokenURL", "clientSecretRef"}},
 		{name: "400 invalid_redirect_uri", reason: ReasonRegistrationFailed, msg: []string{"HTTP 400", "invalid_redirect_uri"},
-			handler: func(w http.ResponseWriter, r *http.Request) {
+			handler: func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusBadRequest)
 				_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_redirect_uri", "error_description": long})
 			}},
 		{name: "403 plain text", reason: ReasonRegistrationFailed, msg: []string{"HTTP 403", "registration disabled"},
-			handler: func(w http.ResponseWriter, r *http.Request) {
+			handler: func(w http.ResponseWriter, _ *http.Request) {
 				http.Error(w, "registration disabled", http.StatusForbidden)
 			}},
 		{name: "404 means unsupported", reason: ReasonRegistrationUnsupported, msg: []string{"404", "spec.auth.oauth2.clientID"},
 			handler: http.NotFound},
 		{name: "503 transient", reason: ReasonRegistrationFailed, transient: true,
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }},
+			handler: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }},
 		{name: "429 transient", reason: ReasonRegistrationFailed, transient: true,
-			handler: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTooManyRequests) }},
+			handler: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTooManyRequests) }},
 		{name: "malformed JSON", reason: ReasonRegistrationFailed, msg: []string{"client_id"},
-			handler: func(w http.ResponseWriter, r *http.Request) {
+			handler: func(w http.ResponseWriter, _ *http.Request) {
 				w.WriteHeader(http.StatusCreated)
 				_, _ = w.Write([]byte(`{"client_id": "x"`))
 			}},
 		{name: "secret method without secret", reason: ReasonRegistrationFailed, msg: []string{"no client_secret"},
-			handler: func(w http.ResponseWriter, r *http.Request) {
+			handler: func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = w.Write([]byte(`{"client_id": "x", "token_endpoint_auth_method": "client_secret_basic"}`))
 			}},
 	}
@@ -180,7 +180,7 @@ func TestRegisterErrors(t *testing.T) {
 				f.handle("/register", tc.handler)
 			}
 			_, err := Register(context.Background(), testClient(), as, RegistrationRequest{RedirectURI: "http://127.0.0.1/cb"})
-			e := wantReason(t, err, tc.reason)
+			e := reasonError(t, err, tc.reason)
 			if e.Transient != tc.transient {
 				t.Errorf("Transient = %v, want %v", e.Transient, tc.transient)
 			}
@@ -195,7 +195,7 @@ func TestRegisterErrors(t *testing.T) {
 		as := &AuthServerMetadata{Issuer: f.URL(), RegistrationEndpoint: f.URL() + "/register"}
 		f.srv.Close()
 		_, err := Register(context.Background(), testClient(), as, RegistrationRequest{RedirectURI: "http://127.0.0.1/cb"})
-		if e := wantReason(t, err, ReasonRegistrationFailed); !e.Transient {
+		if e := reasonError(t, err, ReasonRegistrationFailed); !e.Transient {
 			t.Errorf("want transient: %v", err)
 		}
 	})

@@ -78,19 +78,19 @@ func (e *TokenError) Error() string {
 
 func (e *TokenError) Unwrap() error { return e.Err }
 
-// IsInvalidGrant: the refresh token or code is dead; stop retrying and mark
+// IsInvalidGrant reports a dead refresh token or code: stop retrying and mark
 // the user as needing to reconnect.
 func (e *TokenError) IsInvalidGrant() bool { return e.Code == "invalid_grant" }
 
-// IsInvalidClient: the client is unknown or its credentials are wrong (for
-// example a DCR client the server deleted); register again. A 401 without an
+// IsInvalidClient reports that the client is unknown or its credentials are
+// wrong (for example a DCR client the server deleted); register again. A 401 without an
 // error code counts too (RFC 6749 §5.2).
 func (e *TokenError) IsInvalidClient() bool {
 	return e.Code == "invalid_client" || (e.Code == "" && e.StatusCode == http.StatusUnauthorized)
 }
 
-// Transient: network failure, timeout, 5xx, 429 or temporarily_unavailable;
-// retry with backoff.
+// Transient reports a network failure, timeout, 5xx, 429 or
+// temporarily_unavailable: retry with backoff.
 func (e *TokenError) Transient() bool {
 	if e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.Code == "temporarily_unavailable" {
 		return true

@@ -75,10 +75,10 @@ func urlErrors(err error) []*url.Error {
 	var walk func(error)
 	walk = func(e error) {
 		for e != nil {
-			if ue, ok := e.(*url.Error); ok {
+			if ue, ok := e.(*url.Error); ok { //nolint:errorlint // walks the tree itself to collect every *url.Error, not just the first
 				out = append(out, ue)
 			}
-			switch u := e.(type) {
+			switch u := e.(type) { //nolint:errorlint // the walk unwraps by hand, one level at a time
 			case interface{ Unwrap() []error }:
 				for _, inner := range u.Unwrap() {
 					walk(inner)

@@ -57,14 +57,14 @@ const (
 type State string
 
 const (
-	// StateActive: the grant is alive; see Record.Usable for when a token
+	// StateActive means the grant is alive; see Record.Usable for when a token
 	// in this state can be used.
 	StateActive State = "Active"
-	// StateReauthorizationRequired: the grant is dead; the user must connect again.
+	// StateReauthorizationRequired means the grant is dead; the user must connect again.
 	StateReauthorizationRequired State = "ReauthorizationRequired"
-	// StateExpired: the access token expired and there is no refresh token.
+	// StateExpired means the access token expired and there is no refresh token.
 	StateExpired State = "Expired"
-	// StateClientInvalid: the authorization server no longer knows the
+	// StateClientInvalid means the authorization server no longer knows the
 	// operator's client; the operator re-registers and the user reconnects.
 	StateClientInvalid State = "ClientInvalid"
 )

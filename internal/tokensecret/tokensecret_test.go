@@ -281,7 +281,7 @@ func TestApplyDeadBackoffExpired(t *testing.T) {
 	}
 }
 
-func TestMutationsOnABareSecret(t *testing.T) {
+func TestMutationsOnABareSecret(_ *testing.T) {
 	// A Secret without annotations or data must not panic.
 	ApplyBackoff(&corev1.Secret{}, "x", 1, t0)
 	ApplyDead(&corev1.Secret{}, StateReauthorizationRequired, "x")
