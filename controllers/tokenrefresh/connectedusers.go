@@ -90,7 +90,7 @@ func (r *ConnectedUsers) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 func (r *ConnectedUsers) SetupWithManager(mgr ctrl.Manager, tokenCache cache.Cache) error {
 	r.tokens = tokenCache
 	if r.Debounce <= 0 {
-		r.Debounce = 2 * time.Second
+		r.Debounce = defaultDebounce
 	}
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}

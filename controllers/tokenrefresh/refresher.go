@@ -52,6 +52,13 @@ type Refresher struct {
 	pending pendingStore
 }
 
+// Defaults of the Refresher's and ConnectedUsers' tunables.
+const (
+	defaultOpTimeout = 30 * time.Second
+	defaultWorkers   = 8
+	defaultDebounce  = 2 * time.Second
+)
+
 // action is what a token Secret needs now.
 type action int
 
@@ -163,5 +170,5 @@ func (r *Refresher) opTimeout() time.Duration {
 	if r.OpTimeout > 0 {
 		return r.OpTimeout
 	}
-	return 30 * time.Second
+	return defaultOpTimeout
 }

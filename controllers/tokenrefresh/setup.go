@@ -62,7 +62,7 @@ func (r *Refresher) SetupWithManager(mgr ctrl.Manager, tokenCache cache.Cache) e
 	r.tokens = tokenCache
 	workers := r.MaxConcurrentReconciles
 	if workers <= 0 {
-		workers = 8
+		workers = defaultWorkers
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("tokenrefresher").
