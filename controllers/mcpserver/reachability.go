@@ -2,9 +2,12 @@ package mcpserver
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mcp-operator/mcp-operator/internal/redact"
@@ -54,7 +57,7 @@ func (r *Reconciler) reconcileReachability(ctx context.Context, s *serverScope) 
 // records them in status.
 func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, headers http.Header) *finding {
 	hc := *r.HTTPClient
-	hc.Transport = headerTransport{headers: headers, next: transportOf(r.HTTPClient)}
+	hc.Transport = credentialTransport{headers: headers, origin: originOf(server.Spec.URL), next: transportOf(r.HTTPClient)}
 	var transport mcp.Transport = &mcp.StreamableClientTransport{
 		Endpoint: server.Spec.URL, HTTPClient: &hc, MaxRetries: -1, DisableStandaloneSSE: true,
 	}
@@ -68,12 +71,9 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	}
 	defer func() { _ = session.Close() }()
 
-	var tools []string
-	for tool, err := range session.Tools(ctx, nil) {
-		if err != nil {
-			return unreachable(server.Spec.URL, err)
-		}
-		tools = append(tools, tool.Name)
+	tools := toolCollector{filter: server.Spec.Tools}
+	if err := tools.list(ctx, session); err != nil {
+		return unreachable(server.Spec.URL, err)
 	}
 	init := session.InitializeResult()
 	if init != nil && init.ServerInfo != nil {
@@ -83,8 +83,11 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 			ProtocolVersion: redact.Truncate(init.ProtocolVersion, mcpv1.MaxProtocolVersionLength),
 		}
 	}
-	server.Status.Tools = filterTools(tools, server.Spec.Tools)
-	return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s)", len(tools))
+	server.Status.Tools = tools.names
+	if tools.cut != "" {
+		return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s); %s", tools.seen, tools.cut)
+	}
+	return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s)", tools.seen)
 }
 
 // challengeFinding judges an OAuth2 server's answer to an unauthenticated
@@ -116,24 +119,58 @@ func (r *Reconciler) resyncInterval() time.Duration {
 	return DefaultResyncInterval
 }
 
-// filterTools applies allow and deny (deny wins) and bounds the result.
-func filterTools(names []string, filter *mcpv1.ToolFilter) []string {
-	var out []string
-	for _, n := range names {
-		if filter != nil {
-			if len(filter.Allow) > 0 && !slices.Contains(filter.Allow, n) {
-				continue
-			}
-			if slices.Contains(filter.Deny, n) {
-				continue
+// maxToolPages bounds the tools/list pages one probe follows: a server that
+// answers every page with a fresh cursor can hold neither a worker nor
+// memory.
+const maxToolPages = 16
+
+// toolCollector keeps the tool names status reports while they are listed:
+// allow and deny applied to the full name (deny wins), each name cut to the
+// schema's length, at most mcpv1.MaxTools of them. Listing stops there, so
+// nothing a server sends grows without bound.
+type toolCollector struct {
+	filter *mcpv1.ToolFilter
+	names  []string
+	seen   int    // tools the server listed until listing stopped
+	cut    string // why listing stopped early; "" when it saw every page
+}
+
+// list follows tools/list pages until the last one or a bound.
+func (c *toolCollector) list(ctx context.Context, session *mcp.ClientSession) error {
+	params := &mcp.ListToolsParams{}
+	for page := 1; ; page++ {
+		res, err := session.ListTools(ctx, params)
+		if err != nil {
+			return err
+		}
+		for _, t := range res.Tools {
+			if !c.add(t.Name) {
+				c.cut = fmt.Sprintf("status shows the first %d", mcpv1.MaxTools)
+				return nil
 			}
 		}
-		if len(out) == mcpv1.MaxTools {
-			break
+		if res.NextCursor == "" {
+			return nil
 		}
-		out = append(out, redact.Truncate(n, mcpv1.MaxToolNameLength))
+		if page == maxToolPages {
+			c.cut = fmt.Sprintf("stopped after %d pages", maxToolPages)
+			return nil
+		}
+		params.Cursor = res.NextCursor
 	}
-	return out
+}
+
+// add records one listed tool; false when status is full.
+func (c *toolCollector) add(name string) bool {
+	if len(c.names) == mcpv1.MaxTools {
+		return false
+	}
+	c.seen++
+	if f := c.filter; f != nil && ((len(f.Allow) > 0 && !slices.Contains(f.Allow, name)) || slices.Contains(f.Deny, name)) {
+		return true
+	}
+	c.names = append(c.names, redact.Truncate(name, mcpv1.MaxToolNameLength))
+	return true
 }
 
 // jitter spreads periodic work by up to +10%.
@@ -141,18 +178,33 @@ func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d)/10+1)) //nolint:gosec // G404: jitter spreads load; it needs no unpredictability
 }
 
-// headerTransport adds the server's static credentials to every request.
-type headerTransport struct {
+// credentialTransport adds the server's static credentials to requests for
+// spec.url's origin only: it sits below http.Client, so it also sees every
+// redirect hop, and a redirect to another host or scheme must not carry
+// the API key there.
+type credentialTransport struct {
 	headers http.Header
+	origin  string
 	next    http.RoundTripper
 }
 
-func (t headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	for k, v := range t.headers {
-		req.Header[k] = v
+func (t credentialTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if originOf(req.URL.String()) == t.origin {
+		req = req.Clone(req.Context())
+		for k, v := range t.headers {
+			req.Header[k] = v
+		}
 	}
 	return t.next.RoundTrip(req)
+}
+
+// originOf is scheme://host[:port] of a URL, lower-cased; "" when it has none.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
 }
 
 func transportOf(c *http.Client) http.RoundTripper {

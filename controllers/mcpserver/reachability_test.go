@@ -2,10 +2,15 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -44,5 +49,116 @@ func TestReachabilityDoesNotWaitOnAnOpenEventStream(t *testing.T) {
 	}
 	if f := s.learned.reachable; f == nil || f.status != metav1.ConditionTrue || f.reason != mcpv1.ReasonConnected {
 		t.Fatalf("Reachable finding = %+v, want True/Connected", f)
+	}
+}
+
+// toolPager is a hostile MCP server: every tools/list page holds perPage
+// tools with names of nameLen bytes and a fresh cursor, forever.
+func toolPager(t *testing.T, perPage, nameLen int) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	pages := &atomic.Int32{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var msg struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&msg) != nil {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		if msg.ID == nil { // a notification
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		var result any
+		switch msg.Method {
+		case "initialize":
+			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}},
+				"serverInfo": map[string]any{"name": "pager", "version": "1"}}
+		case "tools/list":
+			n := pages.Add(1)
+			tools := make([]map[string]any, perPage)
+			for i := range tools {
+				name := fmt.Sprintf("p%d-t%d-", n, i)
+				tools[i] = map[string]any{"name": name + strings.Repeat("x", nameLen-len(name)), "inputSchema": map[string]any{"type": "object"}}
+			}
+			result = map[string]any{"tools": tools, "nextCursor": fmt.Sprint(n)}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": msg.ID, "result": result})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, pages
+}
+
+// A server whose tools/list never ends is followed only to the status bound:
+// by tool count when pages are large, by page count when they are small.
+func TestProbeSessionStopsAtTheToolBounds(t *testing.T) {
+	r := &Reconciler{HTTPClient: oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true})}
+	cases := []struct {
+		name             string
+		perPage, nameLen int
+		wantPages        int32
+		wantTools        int
+	}{
+		{"large pages stop at the tool cap", 500, 1024, 1, mcpv1.MaxTools},
+		{"small pages stop at the page cap", 10, 32, maxToolPages, 10 * maxToolPages},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, pages := toolPager(t, tc.perPage, tc.nameLen)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			server := &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: srv.URL}}
+			f := r.probeSession(ctx, server, http.Header{})
+			if f.status != metav1.ConditionTrue {
+				t.Fatalf("finding = %+v", f)
+			}
+			if got := pages.Load(); got != tc.wantPages {
+				t.Fatalf("followed %d pages, want %d", got, tc.wantPages)
+			}
+			if len(server.Status.Tools) != tc.wantTools {
+				t.Fatalf("%d tools in status, want %d", len(server.Status.Tools), tc.wantTools)
+			}
+			for _, n := range server.Status.Tools {
+				if utf8.RuneCountInString(n) > mcpv1.MaxToolNameLength {
+					t.Fatalf("tool name of %d characters in status", utf8.RuneCountInString(n))
+				}
+			}
+		})
+	}
+}
+
+// An API key goes to spec.url's origin only, never along a redirect to
+// another host.
+func TestCredentialsDoNotFollowACrossHostRedirect(t *testing.T) {
+	const key = "k3y-that-stays-home"
+	var elsewhere, home atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") == key {
+			elsewhere.Add(1)
+		}
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	defer other.Close()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-API-Key") == key {
+			home.Add(1)
+		}
+		http.Redirect(w, r, other.URL+"/mcp", http.StatusTemporaryRedirect)
+	}))
+	defer origin.Close()
+
+	r := &Reconciler{HTTPClient: oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true})}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	headers := http.Header{}
+	headers.Set("X-API-Key", key)
+	_ = r.probeSession(ctx, &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: origin.URL + "/mcp"}}, headers)
+	if home.Load() == 0 {
+		t.Fatal("the key never reached spec.url's own host")
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("the key followed a redirect to another host %d time(s)", n)
 	}
 }

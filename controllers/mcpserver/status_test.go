@@ -79,7 +79,11 @@ func TestFilterTools(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := filterTools(names, tc.filter)
+			c := toolCollector{filter: tc.filter}
+			for _, n := range names {
+				c.add(n)
+			}
+			got := c.names
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
