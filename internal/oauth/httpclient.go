@@ -214,10 +214,29 @@ func isNetworkError(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
+	// Every transport failure arrives as a *url.Error, which is a net.Error
+	// whatever its cause: look inside. A certificate the trust roots reject,
+	// TLS spoken to a plain port and a refused redirect are configuration,
+	// and retrying them only hides that.
+	if isTLSConfigError(err) {
+		return false
 	}
 	var oe *net.OpError
-	return errors.As(err, &oe)
+	if errors.As(err, &oe) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isTLSConfigError reports a certificate or TLS-protocol failure that
+// retrying cannot fix.
+func isTLSConfigError(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var record tls.RecordHeaderError
+	return errors.As(err, &verify) || errors.As(err, &unknownAuthority) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &record)
 }

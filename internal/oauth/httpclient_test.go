@@ -32,7 +32,8 @@ func (d *dialLog) dial(ctx context.Context, network, addr string) (net.Conn, err
 	d.mu.Unlock()
 	host, _, _ := net.SplitHostPort(addr)
 	if host != "127.0.0.1" {
-		return nil, fmt.Errorf("test dialer: refusing %s", addr)
+		// What a real dialer returns for a refused connection; nothing is sent.
+		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("test dialer: refusing %s", addr)}
 	}
 	var nd net.Dialer
 	return nd.DialContext(ctx, network, addr)
