@@ -39,7 +39,7 @@ func TestBoundsMatchTheCRD(t *testing.T) {
 		{"status.server.protocolVersion maxLength", server.Properties["protocolVersion"].MaxLength, mcpv1.MaxProtocolVersionLength},
 	}
 	for _, name := range []string{"issuer", "authorizationEndpoint", "tokenEndpoint", "registrationEndpoint",
-		"revocationEndpoint", "resource", "clientID", "redirectURI"} {
+		"revocationEndpoint", "resource", "resourceMetadataURL", "clientID", "redirectURI"} {
 		checks = append(checks, struct {
 			field string
 			got   *int64

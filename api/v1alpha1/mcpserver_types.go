@@ -344,6 +344,13 @@ type OAuth2Status struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	Resource string `json:"resource,omitempty"`
+	// resourceMetadataURL is where the RFC 9728 protected resource metadata
+	// was found; empty for a server without one (MCP 2025-03-26 mode). A
+	// server that had it is never moved to that mode because it is missing
+	// for a while.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	ResourceMetadataURL string `json:"resourceMetadataURL,omitempty"`
 	// scopes requested from users.
 	// +optional
 	// +listType=atomic

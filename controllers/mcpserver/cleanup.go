@@ -50,15 +50,30 @@ func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope)
 	if err := r.retireClient(ctx, server, cl, fmt.Sprintf("spec.auth.type changed to %s", server.Spec.Auth.Type)); err != nil {
 		return ctrl.Result{}, err
 	}
+	if secret != nil {
+		if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("deleting OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		}
+	}
 	server.Status.OAuth2 = nil
 	return ctrl.Result{}, nil
+}
+
+// retireReplaced retires the client this reconcile replaced, now that its
+// successor is registered and stored in the client Secret.
+func (r *Reconciler) retireReplaced(ctx context.Context, run *oauth2Run) error {
+	if run.retiring == nil {
+		return nil
+	}
+	return r.retireClient(ctx, run.server, run.retiring, run.replaced)
 }
 
 // retireClient ends an OAuth client's life for this server: its
 // registration is deleted (RFC 7592, when we hold its management
 // credentials; a failure is reported but does not block), then the users'
-// token Secrets and finally the client Secret, which is the record of what
-// is left to clean, are removed. A Normal event says what happened.
+// token Secrets, which were issued to it, are removed. The client Secret is
+// the caller's: it holds the successor, or is deleted after this. A Normal
+// event says what happened.
 func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, why string) error {
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
@@ -74,21 +89,13 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	if err != nil {
 		return err
 	}
-	key := client.ObjectKey{Namespace: server.Namespace, Name: mcpv1.ClientSecretName(server.Name)}
-	if cl != nil {
-		old := &corev1.Secret{}
-		old.Namespace, old.Name = key.Namespace, key.Name
-		if err := r.Delete(ctx, old); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting OAuth client Secret %s: %w", key, err)
-		}
-	}
 	what := "the previous OAuth configuration"
 	if cl != nil {
 		what = fmt.Sprintf("OAuth client %s of %s", cl.ClientID, redact.URL(cl.Issuer))
 	}
 	r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonOAuth2ClientRemoved, mcpv1.EventReasonOAuth2ClientRemoved, fmt.Sprintf(
-		"Retired %s because %s: %s client Secret %s and %d user token Secret(s); users connect again",
-		what, why, done, key.Name, n))
+		"Retired %s because %s: %s %d user token Secret(s); users connect again",
+		what, why, done, n))
 	ctrl.LoggerFrom(ctx).Info("Retired OAuth client", "why", why, "tokenSecrets", n)
 	return nil
 }

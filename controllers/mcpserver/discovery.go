@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -60,6 +61,9 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 	server := run.server
 	d, err := oauth.Discover(ctx, r.HTTPClient, server.Spec.URL)
 	if err == nil {
+		err = believable(run, d)
+	}
+	if err == nil {
 		run.discovery, run.discoveryAttempted = d, true
 		return nil
 	}
@@ -77,6 +81,29 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 		return nil
 	}
 	return err
+}
+
+// believable refuses a discovery result that would replace a working
+// configuration on evidence that is only an absence: a server that had
+// protected resource metadata is not moved to MCP 2025-03-26 mode because
+// its metadata is missing now (a WAF page, a deploy in progress), and an
+// authorization server other than the current client's is believed only
+// from metadata that was fetched and validated, never from the default
+// endpoints assumed when none was found. Both are reported as transient:
+// the current client stays and discovery is retried with backoff.
+func believable(run *oauth2Run, d *oauth.Discovery) error {
+	st := run.server.Status.OAuth2
+	if d.Legacy && st != nil && st.ResourceMetadataURL != "" {
+		return &oauth.Error{Reason: oauth.ReasonDiscoveryFailed, URL: redact.URL(st.ResourceMetadataURL), Transient: true,
+			Message: fmt.Sprintf("the protected resource metadata found before at %s is missing now; the current OAuth configuration is kept until it is back",
+				redact.URL(st.ResourceMetadataURL))}
+	}
+	if d.AuthServer.MetadataURL == "" && run.current != nil && run.current.Issuer != d.AuthServer.Issuer {
+		return &oauth.Error{Reason: oauth.ReasonDiscoveryFailed, URL: redact.URL(d.AuthServer.Issuer), Transient: true,
+			Message: fmt.Sprintf("no authorization server metadata was found at %s, so the move away from %s is not confirmed; the current client is kept",
+				redact.URL(d.AuthServer.Issuer), redact.URL(run.current.Issuer))}
+	}
+	return nil
 }
 
 // settled reports whether the server's OAuth configuration is complete and

@@ -41,10 +41,12 @@ type oauth2Run struct {
 	discoveryAttempted bool
 
 	scopes []string
-	// client is the client to use; newClient says it was just registered,
-	// replaced why an earlier client was retired for it.
+	// client is the client to use; newClient says it was just registered.
+	// retiring is the client it replaces, retired once client is stored,
+	// and replaced says why.
 	client    *oauth.Client
 	newClient bool
+	retiring  *oauth.Client
 	replaced  string
 }
 
@@ -60,6 +62,7 @@ func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.
 		r.chooseScopes,
 		r.ensureClient,
 		r.writeClientSecret,
+		r.retireReplaced,
 		r.clearClientInvalid,
 	}
 	for _, phase := range phases {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -122,6 +123,77 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(string(clientSecret(ns, "moving").Data[mcpv1.ClientKeyIssuer])).To(Equal(newAS.IssuerURL()))
 		expectGone(token)
 		Expect(eventReasons(ns, "moving")).To(ContainElement("OAuth2ClientRemoved"))
+	})
+
+	It("keeps the client, its registration and every user when the metadata origin answers a 403 HTML page", func() {
+		// Metadata at the well-known URL only (the 401 names no
+		// resource_metadata, which the spec allows), the authorization server
+		// on an origin of its own.
+		fake := newFake(fakeauth.Options{SeparateOrigins: true, PRM: fakeauth.PRMRootOnly})
+		server := createOAuth2Server(ns, "waf", fake.MCPURL())
+		waitReady(server)
+		clientID := server.Status.OAuth2.ClientID
+		Expect(server.Status.OAuth2.ResourceMetadataURL).NotTo(BeEmpty())
+		token := createTokenSecret(ns, "waf", "alice")
+
+		// A WAF rule: every /.well-known/ URL of the MCP origin answers 403 HTML.
+		fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{fakeauth.EndpointPRM: {Status: http.StatusForbidden, HTML: true}}})
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.Description = "edited while the WAF blocks metadata"
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		// Discovery ran for the new generation and failed as temporary ...
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			c := authCondition(server)
+			g.Expect(c.ObservedGeneration).To(Equal(server.Generation))
+			g.Expect(c.Message).To(ContainSubstring("missing now"))
+		}).Should(Succeed())
+		// ... and nothing was lost: same client, registration, users.
+		Consistently(func(g Gomega) {
+			g.Expect(fake.RegisteredClientCount()).To(Equal(1))
+			g.Expect(fake.Counters().RegistrationDelete).To(BeZero())
+			g.Expect(fake.Counters().Register).To(Equal(1))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(token), &corev1.Secret{})).To(Succeed())
+			g.Expect(string(clientSecret(ns, "waf").Data[mcpv1.ClientKeyClientID])).To(Equal(clientID))
+		}, 3*time.Second, 200*time.Millisecond).Should(Succeed())
+
+		fake.SetFault(fakeauth.Fault{})
+		waitReady(server)
+		Expect(server.Status.OAuth2.ClientID).To(Equal(clientID))
+		Expect(fake.Counters().Register).To(Equal(1))
+	})
+
+	It("keeps the old client and its users while the new authorization server refuses to register", func() {
+		oldAS, newAS := newFake(fakeauth.Options{}), newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "refused", oldAS.MCPURL())
+		waitReady(server)
+		oldID := server.Status.OAuth2.ClientID
+		token := createTokenSecret(ns, "refused", "alice")
+
+		newAS.SetFault(fakeauth.Failing(http.StatusServiceUnavailable, fakeauth.EndpointRegister))
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.URL = newAS.MCPURL()
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			c := authCondition(server)
+			g.Expect(c.ObservedGeneration).To(Equal(server.Generation))
+			g.Expect(c.Reason).To(Equal(mcpv1.ReasonRegistrationFailed))
+		}).Should(Succeed())
+		Expect(oldAS.Counters().RegistrationDelete).To(BeZero(), "the old registration was deleted before a new one existed")
+		Expect(oldAS.RegisteredClientCount()).To(Equal(1))
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(token), &corev1.Secret{})).To(Succeed())
+		Expect(string(clientSecret(ns, "refused").Data[mcpv1.ClientKeyClientID])).To(Equal(oldID))
+
+		newAS.SetFault(fakeauth.Fault{})
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.OAuth2.Issuer).To(Equal(newAS.IssuerURL()))
+			g.Expect(meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionReady)).To(BeTrue())
+		}).Should(Succeed())
+		Expect(oldAS.Counters().RegistrationDelete).To(Equal(1))
+		expectGone(token)
 	})
 
 	It("re-registers when a token request reported invalid_client, then clears the signal", func() {

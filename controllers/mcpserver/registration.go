@@ -13,7 +13,8 @@ import (
 // ensureClient decides which client the server uses: the pre-registered one
 // from spec, else the current registration when it is still valid, else a
 // new one (CIMD or DCR, as oauth.Register decides). A replaced client is
-// retired first, so there is never more than one registration per server.
+// retired only after its successor is registered and stored (retireReplaced):
+// a failed registration leaves the working client and its users alone.
 func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
 	if isStatic(run.server) {
 		return r.ensureStaticClient(ctx, run)
@@ -39,12 +40,6 @@ func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
 			return nil
 		}
 	}
-	if run.current != nil {
-		if err := r.retireClient(ctx, run.server, run.current, why); err != nil {
-			return err
-		}
-		run.secret, run.current, run.replaced = nil, nil, why
-	}
 	cl, err := oauth.Register(ctx, r.HTTPClient, &run.discovery.AuthServer, oauth.RegistrationRequest{
 		ClientName:          clientName(run.server),
 		RedirectURI:         run.redirectURI,
@@ -55,6 +50,7 @@ func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
 		return err
 	}
 	run.client, run.newClient = cl, true
+	run.retiring, run.replaced = run.current, why
 	return nil
 }
 
@@ -104,13 +100,10 @@ func (r *Reconciler) ensureStaticClient(ctx context.Context, run *oauth2Run) err
 		if cur.Method != oauth.MethodStatic {
 			why = "spec.auth.oauth2 now names a pre-registered client"
 		}
-		if err := r.retireClient(ctx, server, cur, why); err != nil {
-			return err
-		}
-		run.secret, run.current, run.replaced = nil, nil, why
+		run.retiring, run.replaced = cur, why
 	}
 	run.client = cl
-	run.newClient = run.current == nil
+	run.newClient = run.current == nil || run.retiring != nil
 	return nil
 }
 

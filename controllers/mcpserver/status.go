@@ -145,6 +145,7 @@ func fillOAuth2Status(run *oauth2Run) error {
 		st.RevocationEndpoint = md.RevocationEndpoint
 		st.ISSParameterSupported = md.AuthorizationResponseISSParameterSupported
 		st.Resource = d.Resource
+		st.ResourceMetadataURL = d.ResourceMetadataURL
 	}
 	if isStatic(server) {
 		fillStaticEndpoints(run, st)
@@ -183,6 +184,7 @@ func checkStatusBounds(st *mcpv1.OAuth2Status) error {
 		{"issuer", st.Issuer}, {"authorization_endpoint", st.AuthorizationEndpoint},
 		{"token_endpoint", st.TokenEndpoint}, {"registration_endpoint", st.RegistrationEndpoint},
 		{"revocation_endpoint", st.RevocationEndpoint}, {"resource", st.Resource},
+		{"resource metadata URL", st.ResourceMetadataURL},
 		{"client_id", st.ClientID}, {"redirect URI", st.RedirectURI},
 	} {
 		if len(f.value) > mcpv1.MaxURLLength {

@@ -27,6 +27,9 @@ type HTTPFault struct {
 	// Status, when non-zero, answers with this status and a JSON
 	// {"error":"server_error"} body instead of the real answer.
 	Status int
+	// HTML makes the Status answer an HTML page, as a WAF, a proxy or a
+	// deploy in progress serves it.
+	HTML bool
 	// Delay waits this long before answering (aborted when the client goes
 	// away or the Server closes).
 	Delay time.Duration
@@ -139,6 +142,10 @@ func (s *Server) endpoint(e Endpoint, h http.HandlerFunc) http.Handler {
 			}
 		}
 		switch {
+		case hf.Status != 0 && hf.HTML:
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(hf.Status)
+			_, _ = w.Write([]byte("<!doctype html><title>Forbidden</title><h1>Request blocked</h1>"))
 		case hf.Status != 0:
 			writeJSON(w, hf.Status, map[string]string{
 				"error": "server_error", "error_description": "injected fault",
