@@ -109,22 +109,22 @@ func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, erro
 }
 
 // setFlowCookie stores the sealed flow for the server's callback path.
-func (s *Server) setFlowCookie(w http.ResponseWriter, f flow) error {
+func (s *Server) setFlowCookie(h http.Header, f flow) error {
 	v, err := s.cookies.seal(f)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, s.flowCookie(f.Namespace, f.Name, v, int(flowTTL/time.Second)))
+	h.Add("Set-Cookie", s.flowCookie(f.Namespace, f.Name, v, int(flowTTL/time.Second)).String())
 	return nil
 }
 
 // clearFlowCookie deletes the flow cookie: a flow is used at most once.
-func (s *Server) clearFlowCookie(w http.ResponseWriter, namespace, name string) {
-	http.SetCookie(w, s.flowCookie(namespace, name, "", -1))
+func (s *Server) clearFlowCookie(h http.Header, namespace, name string) {
+	h.Add("Set-Cookie", s.flowCookie(namespace, name, "", -1).String())
 }
 
 func (s *Server) flowCookie(namespace, name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
+	return &http.Cookie{ //nolint:gosec // G124: Secure follows the public URL's scheme (http only in local development)
 		Name:     flowCookieName,
 		Value:    value,
 		Path:     s.cookiePath(namespace, name),

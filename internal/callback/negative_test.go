@@ -19,9 +19,8 @@ import (
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
 
-func fakeauthOptions(iss bool) fakeauth.Options {
-	return fakeauth.Options{SeparateOrigins: true, ISSParameter: iss}
-}
+// withISS is a fake on its own origins that sends RFC 9207's iss parameter.
+var withISS = fakeauth.Options{SeparateOrigins: true, ISSParameter: true}
 
 // expectNoSecret asserts that user has no token Secret.
 func (e *env) expectNoSecret(user string) {
@@ -119,7 +118,7 @@ var _ = Describe("The callback refuses", func() {
 	})
 
 	It("an iss that does not match, ignoring its error parameters", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		e.fake.SetFault(fakeauth.Fault{WrongISS: true})
 		cb := authorize(authURL)
@@ -132,7 +131,7 @@ var _ = Describe("The callback refuses", func() {
 	})
 
 	It("a missing iss when the authorization server advertises it", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		e.fake.SetFault(fakeauth.Fault{OmitISS: true})
 		r := send(http.MethodGet, authorize(authURL).String(), nil, cookie)
@@ -143,7 +142,7 @@ var _ = Describe("The callback refuses", func() {
 	})
 
 	It("error=access_denied with a clear page", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb, _ := url.Parse(mcpauth.RedirectURI(e.url, e.ns, e.name))
 		q := url.Values{"error": {"access_denied"}, "error_description": {"<script>alert(1)</script>"},
