@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -27,6 +28,21 @@ func (e *env) expectNoSecret(user string) {
 	GinkgoHelper()
 	_, err := e.tokenSecret(user)
 	Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a token Secret was written")
+}
+
+// callbacksCounted is the callback server's callbacks counter for result.
+func callbacksCounted(result string) float64 {
+	GinkgoHelper()
+	families, err := registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == "mcp_operator_callback_callbacks_total" && m.GetLabel()[0].GetValue() == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // withQuery returns u with key set to value.
@@ -75,13 +91,22 @@ var _ = Describe("The callback refuses", func() {
 		e.expectNoSecret("alice")
 	})
 
-	It("a cookie of another server", func() {
+	It("a cookie of another server, though its state and code are genuine", func() {
 		e := newEnv(setup{})
 		other := e.createServer("other", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}, true)
 		e.configure(other, []string{"mcp:read"}, false, true)
-		_, cookie := e.startFlow(asUser("alice"), "")
-		r := send(http.MethodGet, mcpauth.RedirectURI(e.url, e.ns, "other")+"?code=x&state=y", nil, cookie)
+		authURL, cookie := e.startFlow(asUser("alice"), "")
+		atOther, err := url.Parse(mcpauth.RedirectURI(e.url, e.ns, "other"))
+		Expect(err).NotTo(HaveOccurred())
+		atOther.RawQuery = authorize(authURL).RawQuery // the state sealed in the cookie
+		badFlows := callbacksCounted("bad_flow")
+		r := send(http.MethodGet, atOther.String(), nil, cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
+		Expect(r.body).To(ContainSubstring("belongs to another server"))
+		Expect(callbacksCounted("bad_flow")).To(Equal(badFlows + 1))
+		Expect(e.fake.Counters().TokenCode).To(BeZero())
+		err = k8sClient.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: mcpauth.TokenSecretName("other", "alice")}, &corev1.Secret{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a token Secret was written")
 	})
 
 	It("a state mismatch", func() {
