@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,64 +15,43 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
-	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
 // maxShownErrorRunes bounds the authorization server's error text shown to
 // the user (escaped; never logged).
 const maxShownErrorRunes = 200
 
-// handleCallback finishes the flow: GET /callback/{namespace}/{name}.
-func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	log := ctrl.LoggerFrom(ctx)
-	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	if !s.inNamespace(r) {
-		callbacksTotal.WithLabelValues(resultRejected).Inc()
-		writeJSONError(w, http.StatusNotFound, "not found")
-		return
-	}
-	f, err := s.readFlow(r, ns, name)
+// callback finishes the flow: GET /callback/{namespace}/{name}.
+func (s *Server) callback(q *request) (reply, error) {
+	ctx := q.Context()
+	ns, name := q.PathValue("namespace"), q.PathValue("name")
+	f, err := s.readFlow(q.Request, ns, name)
 	// Whatever happens next, this flow is over.
-	s.clearFlowCookie(w, ns, name)
+	s.clearFlowCookie(q.header, ns, name)
 	if err != nil {
-		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
-		log.V(1).Info("Callback refused", "server", name, "reason", err.Error())
-		writeErrorPage(w, http.StatusBadRequest, err.Error())
-		return
+		return reply{}, refuse(http.StatusBadRequest, resultBadFlow, err.Error())
 	}
-	log = log.WithValues("server", name, "userHash", mcpauth.UserHash(f.User))
-	srv, rerr := s.loadOAuthServer(ctx, ns, name)
-	if rerr != nil {
-		callbacksTotal.WithLabelValues(resultRejected).Inc()
-		if rerr.err != nil {
-			log.Error(rerr.err, "Callback failed")
-		}
-		writeErrorPage(w, rerr.status, rerr.msg)
-		return
+	q.user = f.User
+	srv, err := s.loadOAuthServer(ctx, ns, name)
+	if err != nil {
+		return reply{}, err
 	}
 	cfg := srv.cfg
 	if cfg.Endpoint.Issuer != f.Issuer {
-		callbacksTotal.WithLabelValues(resultRejected).Inc()
-		writeErrorPage(w, http.StatusConflict, "the server's authorization server changed during sign-in; start connecting again")
-		return
+		return reply{}, refuse(http.StatusConflict, resultRejected, "the server's authorization server changed during sign-in; start connecting again")
 	}
-	code, err := oauth.ParseAuthorizationResponse(cfg, r.URL.Query(), f.State)
+	code, err := oauth.ParseAuthorizationResponse(cfg, q.URL.Query(), f.State)
 	if err != nil {
-		s.responseRefused(w, log, err)
-		return
+		return reply{}, responseRefused(err)
 	}
 	// Single use: claimed before the code is redeemed.
 	if !s.used.claim(f.State, time.Unix(f.Expiry, 0), s.opts.Now()) {
-		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
-		log.Info("Callback refused: replayed")
-		writeErrorPage(w, http.StatusBadRequest, "this sign-in response was already used; start connecting again")
-		return
+		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow,
+			msg: "this sign-in response was already used; start connecting again", log: "Callback refused: replayed"}
 	}
 	tok, err := oauth.Exchange(ctx, s.opts.HTTPClient, cfg, code, f.Verifier)
 	if err != nil {
-		s.exchangeFailed(ctx, w, log, srv, err)
-		return
+		return reply{}, s.exchangeFailed(ctx, srv, err)
 	}
 	scopes := tok.Scopes
 	if scopes == nil {
@@ -86,70 +64,52 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		Issuer: f.Issuer, Resource: cfg.Resource, IssuedAt: s.opts.Now(),
 	}
 	if err := s.writeTokenSecret(ctx, srv.server, grant); err != nil {
-		callbacksTotal.WithLabelValues(resultStoreFailed).Inc()
-		log.Error(err, "Storing the user's tokens failed")
-		writeErrorPage(w, http.StatusInternalServerError, "signing in worked, but your connection could not be saved; try again")
-		return
+		return reply{}, &failure{status: http.StatusInternalServerError, result: resultStoreFailed,
+			msg: "signing in worked, but your connection could not be saved; try again", log: "Storing the user's tokens failed", err: err}
 	}
-	callbacksTotal.WithLabelValues(resultConnected).Inc()
-	log.Info("User connected", "scopes", len(scopes), "refreshToken", tok.RefreshToken != "")
-	s.connected(w, r, f)
+	return s.connected(f), nil
 }
 
-// responseRefused answers an authorization response that
+// responseRefused is the failure for an authorization response that
 // oauth.ParseAuthorizationResponse did not accept.
-func (s *Server) responseRefused(w http.ResponseWriter, log logr.Logger, err error) {
+func responseRefused(err error) *failure {
 	var are *oauth.AuthorizationResponseError
 	if !errors.As(err, &are) {
 		are = &oauth.AuthorizationResponseError{}
 	}
-	switch are.Kind {
-	case oauth.StateMismatch:
-		callbacksTotal.WithLabelValues(resultBadFlow).Inc()
-		log.Info("Callback refused: state does not match the sign-in in progress")
-		writeErrorPage(w, http.StatusBadRequest, "the response does not belong to the sign-in in progress (state mismatch); start connecting again")
-	case oauth.IssuerMismatch:
-		callbacksTotal.WithLabelValues(resultIssuerMismatch).Inc()
-		log.Info("Callback refused", "reason", err.Error())
-		writeErrorPage(w, http.StatusBadRequest, "the sign-in response did not come from the expected authorization server and was discarded; start connecting again")
-	case oauth.Denied:
-		s.authorizationError(w, log, are)
+	switch {
+	case are.Kind == oauth.StateMismatch:
+		return &failure{status: http.StatusBadRequest, result: resultBadFlow, log: "Callback refused: state does not match the sign-in in progress",
+			msg: "the response does not belong to the sign-in in progress (state mismatch); start connecting again"}
+	case are.Kind == oauth.IssuerMismatch:
+		return &failure{status: http.StatusBadRequest, result: resultIssuerMismatch, log: "Callback refused: not from the expected authorization server",
+			msg: "the sign-in response did not come from the expected authorization server and was discarded; start connecting again"}
+	case are.Kind == oauth.Denied && are.IsAccessDenied():
+		return &failure{status: http.StatusForbidden, result: resultDenied, log: "The authorization server denied access",
+			msg: "access was denied at the authorization server; connect again to retry"}
+	case are.Kind == oauth.Denied:
+		return &failure{status: http.StatusBadRequest, result: resultDenied, log: "The authorization server refused the sign-in",
+			msg:    "the authorization server refused the sign-in: " + redact.Line(are.Code, 64),
+			detail: redact.Line(are.Description, maxShownErrorRunes)}
 	default: // oauth.NoCode
-		callbacksTotal.WithLabelValues(resultDenied).Inc()
-		writeErrorPage(w, http.StatusBadRequest, "the sign-in response carries no authorization code; start connecting again")
+		return refuse(http.StatusBadRequest, resultDenied, "the sign-in response carries no authorization code; start connecting again")
 	}
 }
 
-// authorizationError shows the authorization server's error response.
-func (s *Server) authorizationError(w http.ResponseWriter, log logr.Logger, are *oauth.AuthorizationResponseError) {
-	callbacksTotal.WithLabelValues(resultDenied).Inc()
-	log.Info("The authorization server refused the sign-in", "error", redact.Line(are.Code, 64))
-	if are.IsAccessDenied() {
-		writeErrorPage(w, http.StatusForbidden, "access was denied at the authorization server; connect again to retry")
-		return
-	}
-	writePage(w, http.StatusBadRequest, pageData{
-		Title:   "Connection failed",
-		Message: "the authorization server refused the sign-in: " + redact.Line(are.Code, 64),
-		Detail:  redact.Line(are.Description, maxShownErrorRunes),
-	})
-}
-
-// exchangeFailed answers 502 without upstream detail; invalid_client also
+// exchangeFailed is a 502 without upstream detail; invalid_client also
 // raises the re-registration signal on the MCPServer.
-func (s *Server) exchangeFailed(ctx context.Context, w http.ResponseWriter, log logr.Logger, srv *oauthServer, err error) {
-	log.Error(err, "Code exchange failed") // TokenError messages carry no secrets
+func (s *Server) exchangeFailed(ctx context.Context, srv *oauthServer, err error) *failure {
+	f := &failure{status: http.StatusBadGateway, result: resultExchangeFailed, log: "Code exchange failed", err: err, // TokenError messages carry no secrets
+		msg: "the authorization server did not complete the sign-in; try connecting again"}
 	var te *oauth.TokenError
 	if errors.As(err, &te) && te.IsInvalidClient() {
-		callbacksTotal.WithLabelValues(resultInvalidClient).Inc()
+		f.result = resultInvalidClient
+		f.msg = "the authorization server no longer accepts mcp-operator's client; it is being registered again, connect again in a minute"
 		if perr := s.flagClientInvalid(ctx, srv.server, srv.cfg.Client.ClientID); perr != nil {
-			log.Error(perr, "Setting the re-registration signal failed")
+			ctrl.LoggerFrom(ctx).Error(perr, "Setting the re-registration signal failed")
 		}
-		writeErrorPage(w, http.StatusBadGateway, "the authorization server no longer accepts mcp-operator's client; it is being registered again, connect again in a minute")
-		return
 	}
-	callbacksTotal.WithLabelValues(resultExchangeFailed).Inc()
-	writeErrorPage(w, http.StatusBadGateway, "the authorization server did not complete the sign-in; try connecting again")
+	return f
 }
 
 // flagClientInvalid raises the re-registration signal on the MCPServer
@@ -167,16 +127,18 @@ func (s *Server) flagClientInvalid(ctx context.Context, srv *mcpv1.MCPServer, cl
 
 // connected ends a successful flow: 303 to the allowed return_to, else a
 // page that tells the opener and closes the popup.
-func (s *Server) connected(w http.ResponseWriter, r *http.Request, f flow) {
+func (s *Server) connected(f flow) reply {
+	out := reply{result: resultConnected, log: "User connected"}
 	if rt, err := s.checkReturnTo(f.ReturnTo); err == nil && rt != "" {
-		http.Redirect(w, r, rt, http.StatusSeeOther)
-		return
+		out.status, out.location = http.StatusSeeOther, rt
+		return out
 	}
-	writePage(w, http.StatusOK, pageData{
+	out.page = &pageData{
 		Title:   "Connected",
 		Message: "You can close this window.",
 		Close:   true,
 		Server:  f.Namespace + "/" + f.Name,
 		Origin:  origin(s.base),
-	})
+	}
+	return out
 }

@@ -1,15 +1,12 @@
 package callback
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"strings"
-
-	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
-	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
 // Limits on the optional scope parameter (step-up).
@@ -18,54 +15,31 @@ const (
 	maxExtraScopeBytes = 1024
 )
 
-// handleConnect starts the authorization-code flow for the signed-in user:
+// connect starts the authorization-code flow for the signed-in user:
 // GET /connect/{namespace}/{name}[?scope=...][&return_to=...][&ticket=...].
-func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	log := ctrl.LoggerFrom(ctx)
-	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	if !s.inNamespace(r) {
-		connectsTotal.WithLabelValues(resultRejected).Inc()
-		writeJSONError(w, http.StatusNotFound, "not found")
-		return
-	}
-	user, idErr := s.userOf(r, ticketInQueryOrBearer, ns+"/"+name)
-	if idErr != nil {
-		connectsTotal.WithLabelValues(resultUnauthorized).Inc()
-		log.V(1).Info("Connect refused: no valid user", "server", name, "reason", idErr.msg)
-		writeJSONError(w, idErr.status, idErr.msg)
-		return
-	}
-	log = log.WithValues("server", name, "userHash", mcpauth.UserHash(user))
-
-	q := r.URL.Query()
-	returnTo, err := s.checkReturnTo(q.Get("return_to"))
+func (s *Server) connect(q *request) (reply, error) {
+	ns, name := q.PathValue("namespace"), q.PathValue("name")
+	user, err := s.userOf(q.Request, ticketInQueryOrBearer, ns+"/"+name)
 	if err != nil {
-		connectsTotal.WithLabelValues(resultRejected).Inc()
-		writeErrorPage(w, http.StatusBadRequest, err.Error())
-		return
+		return reply{}, err
 	}
-	extra, err := parseExtraScopes(q.Get("scope"))
+	q.user = user
+	returnTo, err := s.checkReturnTo(q.URL.Query().Get("return_to"))
 	if err != nil {
-		connectsTotal.WithLabelValues(resultRejected).Inc()
-		writeErrorPage(w, http.StatusBadRequest, err.Error())
-		return
+		return reply{}, refuse(http.StatusBadRequest, resultRejected, err.Error())
 	}
-	srv, rerr := s.loadOAuthServer(ctx, ns, name)
-	if rerr != nil {
-		connectsTotal.WithLabelValues(resultRejected).Inc()
-		if rerr.err != nil {
-			log.Error(rerr.err, "Connect failed")
-		}
-		writeErrorPage(w, rerr.status, rerr.msg)
-		return
-	}
-	granted, err := s.grantedScopes(r, ns, name, user)
+	extra, err := parseExtraScopes(q.URL.Query().Get("scope"))
 	if err != nil {
-		connectsTotal.WithLabelValues(resultRejected).Inc()
-		log.Error(err, "Connect failed")
-		writeErrorPage(w, http.StatusServiceUnavailable, "your existing connection could not be read; try again")
-		return
+		return reply{}, refuse(http.StatusBadRequest, resultRejected, err.Error())
+	}
+	srv, err := s.loadOAuthServer(q.Context(), ns, name)
+	if err != nil {
+		return reply{}, err
+	}
+	granted, err := s.grantedScopes(q.Context(), ns, name, user)
+	if err != nil {
+		return reply{}, &failure{status: http.StatusServiceUnavailable, result: resultRejected,
+			msg: "your existing connection could not be read; try again", log: "Reading the user's connection failed", err: err}
 	}
 
 	cfg := srv.cfg
@@ -77,19 +51,15 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		Issuer: cfg.Endpoint.Issuer, Scopes: cfg.Scopes, ReturnTo: returnTo,
 		Expiry: s.opts.Now().Add(flowTTL).Unix(),
 	}
-	if err := s.setFlowCookie(w, f); err != nil {
-		connectsTotal.WithLabelValues(resultRejected).Inc()
-		writeErrorPage(w, http.StatusBadRequest, err.Error())
-		return
+	if err := s.setFlowCookie(q.header, f); err != nil {
+		return reply{}, refuse(http.StatusBadRequest, resultRejected, err.Error())
 	}
-	connectsTotal.WithLabelValues(resultRedirected).Inc()
-	log.V(1).Info("Redirecting to the authorization server", "authorizationEndpoint", cfg.Endpoint.AuthorizationEndpoint, "scopes", len(cfg.Scopes))
-	http.Redirect(w, r, oauth.AuthCodeURL(cfg, f.State, f.Verifier), http.StatusFound)
+	return reply{status: http.StatusFound, location: oauth.AuthCodeURL(cfg, f.State, f.Verifier), result: resultRedirected}, nil
 }
 
 // grantedScopes are the scopes of the user's current grant, if any.
-func (s *Server) grantedScopes(r *http.Request, ns, name, user string) ([]string, error) {
-	sec, err := s.getTokenSecret(r.Context(), ns, name, user)
+func (s *Server) grantedScopes(ctx context.Context, ns, name, user string) ([]string, error) {
+	sec, err := s.getTokenSecret(ctx, ns, name, user)
 	if err != nil || sec == nil {
 		return nil, err
 	}
@@ -107,7 +77,7 @@ func parseExtraScopes(raw string) ([]string, error) {
 		return nil, fmt.Errorf("the scope parameter names more than %d scopes", maxExtraScopes)
 	}
 	for _, sc := range scopes {
-		if strings.IndexFunc(sc, func(c rune) bool { return c < 0x21 || c > 0x7e || c == '"' || c == '\\' }) >= 0 {
+		if !oauth.ValidScopeToken(sc) {
 			return nil, fmt.Errorf("the scope parameter contains a character not allowed in an OAuth scope")
 		}
 	}

@@ -2,12 +2,12 @@ package callback
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -16,7 +16,6 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
-	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
 // revokeTimeout bounds revocation on disconnect: the user is disconnected
@@ -41,20 +40,19 @@ type ConnectionList struct {
 	Connections []Connection `json:"connections"`
 }
 
-// handleConnections lists every enabled MCPServer of the namespace and
-// whether the signed-in user is connected to it: GET /connections.
-func (s *Server) handleConnections(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	user, idErr := s.userOf(r, ticketBearerOnly, "")
-	if idErr != nil {
-		writeJSONError(w, idErr.status, idErr.msg)
-		return
+// connections lists every enabled MCPServer of the namespace and whether
+// the signed-in user is connected to it: GET /connections.
+func (s *Server) connections(q *request) (reply, error) {
+	ctx := q.Context()
+	user, err := s.userOf(q.Request, ticketBearerOnly, "")
+	if err != nil {
+		return reply{}, err
 	}
+	q.user = user
 	servers := &mcpv1.MCPServerList{}
 	if err := s.opts.Client.List(ctx, servers, client.InNamespace(s.opts.Namespace)); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing MCPServers failed", "namespace", s.opts.Namespace)
-		writeJSONError(w, http.StatusServiceUnavailable, "the MCP servers could not be listed; try again")
-		return
+		return reply{}, &failure{status: http.StatusServiceUnavailable, msg: "the MCP servers could not be listed; try again",
+			log: "Listing MCPServers failed", err: fmt.Errorf("listing MCPServers in %s: %w", s.opts.Namespace, err)}
 	}
 	out := ConnectionList{User: user, Connections: []Connection{}}
 	for i := range servers.Items {
@@ -64,14 +62,13 @@ func (s *Server) handleConnections(w http.ResponseWriter, r *http.Request) {
 		}
 		c, err := s.connection(ctx, srv, user)
 		if err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Reading a connection failed", "server", srv.Name)
-			writeJSONError(w, http.StatusServiceUnavailable, "your connections could not be read; try again")
-			return
+			return reply{}, &failure{status: http.StatusServiceUnavailable, msg: "your connections could not be read; try again",
+				log: "Reading a connection failed", err: err}
 		}
 		out.Connections = append(out.Connections, c)
 	}
 	slices.SortFunc(out.Connections, func(a, b Connection) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, out)
+	return reply{json: out}, nil
 }
 
 // connection describes user's connection to srv. Non-OAuth2 servers need no
@@ -99,52 +96,40 @@ func (s *Server) connection(ctx context.Context, srv *mcpv1.MCPServer, user stri
 	return c, nil
 }
 
-// handleDisconnect revokes and deletes the user's tokens for one server:
+// disconnect revokes and deletes the user's tokens for one server:
 // DELETE /connections/{namespace}/{name}. It answers 204 also when there
 // was nothing to delete.
-func (s *Server) handleDisconnect(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	log := ctrl.LoggerFrom(ctx)
-	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	if !s.inNamespace(r) {
-		writeJSONError(w, http.StatusNotFound, "not found")
-		return
+func (s *Server) disconnect(q *request) (reply, error) {
+	ctx := q.Context()
+	ns, name := q.PathValue("namespace"), q.PathValue("name")
+	user, err := s.userOf(q.Request, ticketBearerOnly, ns+"/"+name)
+	if err != nil {
+		return reply{}, err
 	}
-	user, idErr := s.userOf(r, ticketBearerOnly, ns+"/"+name)
-	if idErr != nil {
-		disconnectsTotal.WithLabelValues(resultUnauthorized).Inc()
-		writeJSONError(w, idErr.status, idErr.msg)
-		return
-	}
-	log = log.WithValues("server", name, "userHash", mcpauth.UserHash(user))
+	q.user = user
 	// The Secret's name derives from the signed-in user: no one can name
 	// another user's connection.
 	sec, err := s.getTokenSecret(ctx, ns, name, user)
 	if err != nil {
-		log.Error(err, "Disconnect failed")
-		writeJSONError(w, http.StatusServiceUnavailable, "your connection could not be read; try again")
-		return
+		return reply{}, &failure{status: http.StatusServiceUnavailable, msg: "your connection could not be read; try again",
+			log: "Disconnect failed", err: err}
 	}
 	if sec == nil {
-		disconnectsTotal.WithLabelValues(resultDisconnected).Inc()
-		w.WriteHeader(http.StatusNoContent)
-		return
+		return reply{status: http.StatusNoContent, result: resultDisconnected}, nil
 	}
-	s.revoke(ctx, log, ns, name, sec)
+	s.revoke(ctx, ns, name, sec)
 	if err := s.deleteTokenSecret(ctx, sec); err != nil {
-		log.Error(err, "Disconnect failed")
-		writeJSONError(w, http.StatusServiceUnavailable, "your connection could not be deleted; try again")
-		return
+		return reply{}, &failure{status: http.StatusServiceUnavailable, msg: "your connection could not be deleted; try again",
+			log: "Disconnect failed", err: err}
 	}
-	disconnectsTotal.WithLabelValues(resultDisconnected).Inc()
-	log.Info("User disconnected")
-	w.WriteHeader(http.StatusNoContent)
+	return reply{status: http.StatusNoContent, result: resultDisconnected, log: "User disconnected"}, nil
 }
 
 // revoke revokes the refresh token (which ends the grant at most servers)
 // and then the access token, within revokeTimeout. Failures are logged and
 // do not stop the disconnect.
-func (s *Server) revoke(ctx context.Context, log logr.Logger, ns, name string, sec *corev1.Secret) {
+func (s *Server) revoke(ctx context.Context, ns, name string, sec *corev1.Secret) {
+	log := ctrl.LoggerFrom(ctx)
 	srv := &mcpv1.MCPServer{}
 	if err := s.opts.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, srv); err != nil {
 		log.V(1).Info("Not revoking: the MCPServer could not be read", "reason", err.Error())

@@ -17,7 +17,7 @@ import (
 
 var _ = Describe("Connecting", func() {
 	It("runs connect → callback → token Secret → /connections shows connected", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice@example.com"), "")
 		q := authURL.Query()
 		Expect(q.Get("client_id")).To(Equal(e.client.ID))

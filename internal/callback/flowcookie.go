@@ -42,6 +42,8 @@ var (
 	errNoFlow      = errors.New("no sign-in is in progress for this server (the cookie is missing); start connecting again")
 	errFlowInvalid = errors.New("the sign-in cookie is not valid; start connecting again")
 	errFlowExpired = errors.New("the sign-in took longer than 10 minutes; start connecting again")
+	// errFlowOtherServer: the cookie is valid, but for another server's sign-in.
+	errFlowOtherServer = errors.New("the sign-in cookie belongs to another server's sign-in; start connecting again")
 )
 
 // flowSealer encrypts and authenticates flows with AES-256-GCM under a key
@@ -67,12 +69,6 @@ func newFlowSealer(secret []byte) (*flowSealer, error) {
 	return &flowSealer{aead: aead}, nil
 }
 
-// additionalData binds a sealed flow to its server, so a cookie cannot be
-// replayed against another server's callback.
-func additionalData(namespace, name string) []byte {
-	return []byte("mcp-operator-flow\x00" + namespace + "\x00" + name)
-}
-
 func (fs *flowSealer) seal(f flow) (string, error) {
 	plain, err := json.Marshal(f)
 	if err != nil {
@@ -80,7 +76,7 @@ func (fs *flowSealer) seal(f flow) (string, error) {
 	}
 	nonce := make([]byte, fs.aead.NonceSize())
 	_, _ = rand.Read(nonce)
-	out := fs.aead.Seal(nonce, nonce, plain, additionalData(f.Namespace, f.Name))
+	out := fs.aead.Seal(nonce, nonce, plain, nil)
 	v := base64.RawURLEncoding.EncodeToString(out)
 	if len(v) > maxCookieBytes {
 		return "", errors.New("the sign-in request is too large (too many scopes or a long return_to)")
@@ -94,13 +90,18 @@ func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, erro
 		return flow{}, errFlowInvalid
 	}
 	n := fs.aead.NonceSize()
-	plain, err := fs.aead.Open(nil, raw[:n], raw[n:], additionalData(namespace, name))
+	plain, err := fs.aead.Open(nil, raw[:n], raw[n:], nil)
 	if err != nil {
 		return flow{}, errFlowInvalid
 	}
 	var f flow
-	if err := json.Unmarshal(plain, &f); err != nil || f.Namespace != namespace || f.Name != name {
+	if err := json.Unmarshal(plain, &f); err != nil {
 		return flow{}, errFlowInvalid
+	}
+	// The server is sealed in the flow: a cookie cannot be replayed against
+	// another server's callback.
+	if f.Namespace != namespace || f.Name != name {
+		return flow{}, errFlowOtherServer
 	}
 	if now.Unix() >= f.Expiry {
 		return flow{}, errFlowExpired
@@ -109,22 +110,22 @@ func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, erro
 }
 
 // setFlowCookie stores the sealed flow for the server's callback path.
-func (s *Server) setFlowCookie(w http.ResponseWriter, f flow) error {
+func (s *Server) setFlowCookie(h http.Header, f flow) error {
 	v, err := s.cookies.seal(f)
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, s.flowCookie(f.Namespace, f.Name, v, int(flowTTL/time.Second)))
+	h.Add("Set-Cookie", s.flowCookie(f.Namespace, f.Name, v, int(flowTTL/time.Second)).String())
 	return nil
 }
 
 // clearFlowCookie deletes the flow cookie: a flow is used at most once.
-func (s *Server) clearFlowCookie(w http.ResponseWriter, namespace, name string) {
-	http.SetCookie(w, s.flowCookie(namespace, name, "", -1))
+func (s *Server) clearFlowCookie(h http.Header, namespace, name string) {
+	h.Add("Set-Cookie", s.flowCookie(namespace, name, "", -1).String())
 }
 
 func (s *Server) flowCookie(namespace, name, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{
+	return &http.Cookie{ //nolint:gosec // G124: Secure follows the public URL's scheme (http only in local development)
 		Name:     flowCookieName,
 		Value:    value,
 		Path:     s.cookiePath(namespace, name),

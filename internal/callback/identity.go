@@ -1,7 +1,6 @@
 package callback
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -10,9 +9,6 @@ import (
 
 // maxUserIDBytes bounds a user ID: it is stored in an annotation.
 const maxUserIDBytes = 4096
-
-// errNoUser is answered 401; its message is shown to the caller.
-var errNoUser = errors.New("no signed-in user: send a connect ticket or come through the authenticating proxy")
 
 // ticketSource says where a route accepts a ticket from.
 type ticketSource int
@@ -25,25 +21,22 @@ const (
 	ticketBearerOnly
 )
 
-// identityError is an authentication failure: status and a safe message.
-type identityError struct {
-	status int
-	msg    string
+// unauthorized is an authentication failure, answered as JSON on every route.
+func unauthorized(status int, msg string) *failure {
+	return &failure{status: status, msg: msg, result: resultUnauthorized, json: true}
 }
-
-func (e *identityError) Error() string { return e.msg }
 
 // userOf returns the signed-in user. A ticket, when sent and ticket mode is
 // on, must be valid (no fall-back to the header). server ("namespace/name",
 // or "" for routes about no one server) must match a ticket's srv binding.
-func (s *Server) userOf(r *http.Request, src ticketSource, server string) (string, *identityError) {
+func (s *Server) userOf(r *http.Request, src ticketSource, server string) (string, error) {
 	if raw, ok := ticketOf(r, src); ok && len(s.opts.TicketKey) > 0 {
 		t, err := mcpauth.VerifyTicket(s.opts.TicketKey, raw)
 		if err != nil {
-			return "", &identityError{http.StatusUnauthorized, err.Error()}
+			return "", unauthorized(http.StatusUnauthorized, err.Error())
 		}
 		if t.Server != "" && t.Server != server {
-			return "", &identityError{http.StatusForbidden, "the ticket is bound to another server"}
+			return "", unauthorized(http.StatusForbidden, "the ticket is bound to another server")
 		}
 		return checkUserID(t.User)
 	}
@@ -52,12 +45,12 @@ func (s *Server) userOf(r *http.Request, src ticketSource, server string) (strin
 			return checkUserID(u)
 		}
 	}
-	return "", &identityError{http.StatusUnauthorized, errNoUser.Error()}
+	return "", unauthorized(http.StatusUnauthorized, "no signed-in user: send a connect ticket or come through the authenticating proxy")
 }
 
-func checkUserID(u string) (string, *identityError) {
+func checkUserID(u string) (string, error) {
 	if len(u) > maxUserIDBytes {
-		return "", &identityError{http.StatusUnauthorized, "the user ID is too long"}
+		return "", unauthorized(http.StatusUnauthorized, "the user ID is too long")
 	}
 	return u, nil
 }

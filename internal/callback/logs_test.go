@@ -19,7 +19,7 @@ var zapLevelAll = zapcore.Level(-127)
 
 var _ = Describe("Logs", func() {
 	It("carry no secret material at the highest verbosity", func() {
-		e := newEnv(setup{verboseLogs: true, fake: fakeauthOptions(true)})
+		e := newEnv(setup{verboseLogs: true, fake: withISS})
 		var secrets []string
 
 		// A ticket-authenticated connect, its callback, the connections list and a disconnect.

@@ -19,19 +19,14 @@ const (
 )
 
 var (
-	connectsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mcp_operator_callback_connects_total",
-		Help: "Connect requests by result.",
-	}, []string{"result"})
-	callbacksTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mcp_operator_callback_callbacks_total",
-		Help: "OAuth callbacks by result.",
-	}, []string{"result"})
-	disconnectsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mcp_operator_callback_disconnects_total",
-		Help: "Disconnect requests by result.",
-	}, []string{"result"})
+	connectsTotal    = newCounter("mcp_operator_callback_connects_total", "Connect requests by result.")
+	callbacksTotal   = newCounter("mcp_operator_callback_callbacks_total", "OAuth callbacks by result.")
+	disconnectsTotal = newCounter("mcp_operator_callback_disconnects_total", "Disconnect requests by result.")
 )
+
+func newCounter(name, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"result"})
+}
 
 // Collectors are the callback server's metrics, to register next to
 // oauth.Collectors().

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,15 +20,29 @@ import (
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 )
 
-func fakeauthOptions(iss bool) fakeauth.Options {
-	return fakeauth.Options{SeparateOrigins: true, ISSParameter: iss}
-}
+// withISS is a fake on its own origins that sends RFC 9207's iss parameter.
+var withISS = fakeauth.Options{SeparateOrigins: true, ISSParameter: true}
 
 // expectNoSecret asserts that user has no token Secret.
 func (e *env) expectNoSecret(user string) {
 	GinkgoHelper()
 	_, err := e.tokenSecret(user)
 	Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a token Secret was written")
+}
+
+// callbacksCounted is the callback server's callbacks counter for result.
+func callbacksCounted(result string) float64 {
+	GinkgoHelper()
+	families, err := registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == "mcp_operator_callback_callbacks_total" && m.GetLabel()[0].GetValue() == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // withQuery returns u with key set to value.
@@ -76,13 +91,22 @@ var _ = Describe("The callback refuses", func() {
 		e.expectNoSecret("alice")
 	})
 
-	It("a cookie of another server", func() {
+	It("a cookie of another server, though its state and code are genuine", func() {
 		e := newEnv(setup{})
 		other := e.createServer("other", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}, true)
 		e.configure(other, []string{"mcp:read"}, false, true)
-		_, cookie := e.startFlow(asUser("alice"), "")
-		r := send(http.MethodGet, mcpauth.RedirectURI(e.url, e.ns, "other")+"?code=x&state=y", nil, cookie)
+		authURL, cookie := e.startFlow(asUser("alice"), "")
+		atOther, err := url.Parse(mcpauth.RedirectURI(e.url, e.ns, "other"))
+		Expect(err).NotTo(HaveOccurred())
+		atOther.RawQuery = authorize(authURL).RawQuery // the state sealed in the cookie
+		badFlows := callbacksCounted("bad_flow")
+		r := send(http.MethodGet, atOther.String(), nil, cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
+		Expect(r.body).To(ContainSubstring("belongs to another server"))
+		Expect(callbacksCounted("bad_flow")).To(Equal(badFlows + 1))
+		Expect(e.fake.Counters().TokenCode).To(BeZero())
+		err = k8sClient.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: mcpauth.TokenSecretName("other", "alice")}, &corev1.Secret{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "a token Secret was written")
 	})
 
 	It("a state mismatch", func() {
@@ -119,7 +143,7 @@ var _ = Describe("The callback refuses", func() {
 	})
 
 	It("an iss that does not match, ignoring its error parameters", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		e.fake.SetFault(fakeauth.Fault{WrongISS: true})
 		cb := authorize(authURL)
@@ -132,7 +156,7 @@ var _ = Describe("The callback refuses", func() {
 	})
 
 	It("a missing iss when the authorization server advertises it", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		e.fake.SetFault(fakeauth.Fault{OmitISS: true})
 		r := send(http.MethodGet, authorize(authURL).String(), nil, cookie)
@@ -143,7 +167,7 @@ var _ = Describe("The callback refuses", func() {
 	})
 
 	It("error=access_denied with a clear page", func() {
-		e := newEnv(setup{fake: fakeauthOptions(true)})
+		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb, _ := url.Parse(mcpauth.RedirectURI(e.url, e.ns, e.name))
 		q := url.Values{"error": {"access_denied"}, "error_description": {"<script>alert(1)</script>"},

@@ -15,11 +15,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeJSONError answers {"error": msg}. msg is ours, never upstream text.
-func writeJSONError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
 // pageStyle and closeScript are the only inline code; the CSP allows exactly
 // them by hash.
 const pageStyle = `body{font-family:system-ui,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#222}`
@@ -58,9 +53,4 @@ func writePage(w http.ResponseWriter, status int, d pageData) {
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_ = page.Execute(w, d)
-}
-
-// writeErrorPage shows a failure in the sign-in popup.
-func writeErrorPage(w http.ResponseWriter, status int, msg string) {
-	writePage(w, status, pageData{Title: "Connection failed", Message: msg})
 }

@@ -2,9 +2,8 @@
 // runs each user's OAuth authorization-code flow against an OAuth2 MCPServer
 // of one namespace and keeps the resulting tokens in per-user Secrets.
 //
-// Routes: GET /connect/{namespace}/{name}, GET /callback/{namespace}/{name},
-// GET /connections, DELETE /connections/{namespace}/{name},
-// GET /client-metadata/{namespace}/{name}.json, /healthz, /readyz, /metrics.
+// Routes: the pkg/mcpauth patterns (connect, callback, connections,
+// disconnect, client metadata) and /healthz, /readyz, /metrics.
 // Everything OAuth is done by internal/oauth; this package only wires HTTP,
 // the user's identity, the flow cookie and Secrets together.
 package callback
@@ -21,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
@@ -114,19 +112,17 @@ func parsePublicURL(raw string) (*url.URL, error) {
 // routes registers every route; anything else is 404.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /connect/{namespace}/{name}", s.handleConnect)
-	mux.HandleFunc("GET /callback/{namespace}/{name}", s.handleCallback)
-	mux.HandleFunc("GET /connections", s.handleConnections)
-	mux.HandleFunc("DELETE /connections/{namespace}/{name}", s.handleDisconnect)
-	mux.HandleFunc("GET /client-metadata/{namespace}/{file}", s.handleClientMetadata)
+	mux.Handle("GET "+mcpauth.ConnectPattern, s.serve(s.connect, connectsTotal, asPage))
+	mux.Handle("GET "+mcpauth.CallbackPattern, s.serve(s.callback, callbacksTotal, asPage))
+	mux.Handle("GET "+mcpauth.ConnectionsPath, s.serve(s.connections, nil, asJSON))
+	mux.Handle("DELETE "+mcpauth.ConnectionPattern, s.serve(s.disconnect, disconnectsTotal, asJSON))
+	mux.Handle("GET "+mcpauth.ClientMetadataPattern, s.serve(s.clientMetadata, nil, asJSON))
 	mux.HandleFunc("GET /healthz", ok)
 	mux.HandleFunc("GET /readyz", ok)
 	if s.opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONError(w, http.StatusNotFound, "not found")
-	})
+	mux.Handle("/", s.serve(func(*request) (reply, error) { return reply{}, errNotFound }, nil, asJSON))
 	return mux
 }
 
@@ -148,19 +144,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL.RawPath = ""
 		r = r2
 	}
-	// Never log the URL: its query carries codes, states and tickets.
-	log := s.opts.Log.WithValues("method", r.Method, "path", routeOf(r.URL.Path))
-	s.mux.ServeHTTP(w, r.WithContext(logf.IntoContext(r.Context(), log)))
-}
-
-// routeOf is the path's first segment, enough to tell routes apart in logs.
-func routeOf(path string) string {
-	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
-	switch seg {
-	case "connect", "callback", "connections", "client-metadata", "healthz", "readyz", "metrics":
-		return "/" + seg
-	}
-	return "other"
+	s.mux.ServeHTTP(w, r)
 }
 
 // NewHTTPServer wraps h in an http.Server with timeouts and header limits.
@@ -174,11 +158,6 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
-}
-
-// inNamespace reports whether the route's namespace is the one served.
-func (s *Server) inNamespace(r *http.Request) bool {
-	return r.PathValue("namespace") == s.opts.Namespace
 }
 
 // cookiePath scopes the flow cookie to one server's callback, as the

@@ -36,7 +36,7 @@ func TestFlowCookieSealing(t *testing.T) {
 	if got, err := fs.open(sealed, "chat", "github", now); err != nil || got.User != "alice" {
 		t.Errorf("open = %+v, %v", got, err)
 	}
-	if _, err := fs.open(sealed, "chat", "other", now); !errors.Is(err, errFlowInvalid) {
+	if _, err := fs.open(sealed, "chat", "other", now); !errors.Is(err, errFlowOtherServer) {
 		t.Errorf("another server's callback opened the cookie: %v", err)
 	}
 	if _, err := fs.open(sealed, "chat", "github", now.Add(flowTTL)); !errors.Is(err, errFlowExpired) {

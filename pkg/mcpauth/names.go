@@ -27,15 +27,15 @@ const AnnotationState = tokensecret.AnnotationState
 type State = tokensecret.State
 
 const (
-	// StateActive: the grant is alive; GetToken returns its access token
+	// StateActive means the grant is alive; GetToken returns its access token
 	// until it expires, and the refresher replaces it before then when
 	// there is a refresh token.
 	StateActive = tokensecret.StateActive
-	// StateReauthorizationRequired: the grant is dead; the user must connect again.
+	// StateReauthorizationRequired means the grant is dead; the user must connect again.
 	StateReauthorizationRequired = tokensecret.StateReauthorizationRequired
-	// StateExpired: the access token expired and there is no refresh token.
+	// StateExpired means the access token expired and there is no refresh token.
 	StateExpired = tokensecret.StateExpired
-	// StateClientInvalid: the authorization server no longer knows the
+	// StateClientInvalid means the authorization server no longer knows the
 	// operator's client; the operator re-registers and the user reconnects.
 	StateClientInvalid = tokensecret.StateClientInvalid
 )
@@ -55,18 +55,25 @@ func TokenSecretLabels(server, user string) map[string]string {
 	return tokensecret.Labels(server, user)
 }
 
-// Routes of the callback server, relative to its public base URL.
+// Routes of the callback server, relative to its public base URL, as
+// net/http ServeMux patterns: the server registers exactly these, and the
+// URL helpers below fill them in, so the two cannot drift.
 const (
-	ConnectPathPrefix        = "/connect/"
-	CallbackPathPrefix       = "/callback/"
-	ConnectionsPath          = "/connections"
-	ClientMetadataPathPrefix = "/client-metadata/"
+	ConnectPattern    = "/connect/{namespace}/{name}"
+	CallbackPattern   = "/callback/{namespace}/{name}"
+	ConnectionsPath   = "/connections"
+	ConnectionPattern = ConnectionsPath + "/{namespace}/{name}"
+	// ClientMetadataPattern's {name} is the server's name followed by ".json".
+	ClientMetadataPattern = "/client-metadata/{namespace}/{name}"
 )
 
-// CallbackPath is the callback route of server namespace/name.
-func CallbackPath(namespace, name string) string {
-	return CallbackPathPrefix + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+// RoutePath fills pattern's {namespace} and {name} in, escaped.
+func RoutePath(pattern, namespace, name string) string {
+	return strings.NewReplacer("{namespace}", url.PathEscape(namespace), "{name}", url.PathEscape(name)).Replace(pattern)
 }
+
+// CallbackPath is the callback route of server namespace/name.
+func CallbackPath(namespace, name string) string { return RoutePath(CallbackPattern, namespace, name) }
 
 // RedirectURI is the OAuth redirect URI of server namespace/name:
 // <base>/callback/<namespace>/<name>. The manager's --callback-url and the
@@ -77,11 +84,11 @@ func RedirectURI(base, namespace, name string) string {
 
 // ConnectURL is where a chat UI sends a user to connect to namespace/name.
 func ConnectURL(base, namespace, name string) string {
-	return strings.TrimSuffix(base, "/") + ConnectPathPrefix + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+	return strings.TrimSuffix(base, "/") + RoutePath(ConnectPattern, namespace, name)
 }
 
 // ClientMetadataURL is the Client ID Metadata Document URL (the client ID)
 // of namespace/name when its client is registered through CIMD.
 func ClientMetadataURL(base, namespace, name string) string {
-	return strings.TrimSuffix(base, "/") + ClientMetadataPathPrefix + url.PathEscape(namespace) + "/" + url.PathEscape(name) + ".json"
+	return strings.TrimSuffix(base, "/") + RoutePath(ClientMetadataPattern, namespace, name+".json")
 }
