@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -64,7 +66,7 @@ func parseFlags() options {
 
 func main() {
 	o := parseFlags()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	ctrl.SetLogger(logsafe.Cap(zap.New(zap.UseFlagOptions(&o.zap))))
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		ctrl.Log.Error(err, "Callback server exited")
 		os.Exit(1)

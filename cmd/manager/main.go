@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -69,7 +71,7 @@ func parseFlags() options {
 
 func main() {
 	o := parseFlags()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	ctrl.SetLogger(logsafe.Cap(zap.New(zap.UseFlagOptions(&o.zap))))
 	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
 		ctrl.Log.Error(err, "Manager exited")
 		os.Exit(1)

@@ -1,14 +1,14 @@
 package mcpserver_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/mcp-operator/mcp-operator/test/logscan"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -366,7 +366,7 @@ var _ = Describe("OAuth2 client reuse across manager restarts", Ordered, func() 
 			"registration access token": rat, "base64 registration access token": base64.StdEncoding.EncodeToString([]byte(rat)),
 		}
 		for i, buf := range logs {
-			text := logText(buf.Contents())
+			text := logscan.Text(buf.Contents())
 			if i == 1 {
 				Expect(text).To(ContainSubstring(server.Status.OAuth2.ClientID), "the registering manager logged the client")
 			}
@@ -377,29 +377,6 @@ var _ = Describe("OAuth2 client reuse across manager restarts", Ordered, func() 
 		}
 	})
 })
-
-// logText returns the log plus the text of every hex-dumped body in it
-// (client-go dumps binary bodies 16 bytes a line), so a secret split across
-// dump lines is still found.
-func logText(raw []byte) string {
-	var b strings.Builder
-	b.Write(raw)
-	for _, line := range bytes.Split(raw, []byte("\n")) {
-		var entry struct {
-			Body string `json:"body"`
-		}
-		if json.Unmarshal(line, &entry) != nil || entry.Body == "" {
-			continue
-		}
-		b.WriteString("\n")
-		for _, m := range hexDumpASCII.FindAllStringSubmatch(entry.Body, -1) {
-			b.WriteString(m[1])
-		}
-	}
-	return b.String()
-}
-
-var hexDumpASCII = regexp.MustCompile(`(?m)^[0-9a-f]{8}  [^|]*\|(.*)\|$`)
 
 // newFake starts a fake authorization server + MCP server for one test.
 func newFake(opts fakeauth.Options) *fakeauth.Server {

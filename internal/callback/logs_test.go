@@ -1,9 +1,12 @@
 package callback_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mcp-operator/mcp-operator/test/logscan"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -50,7 +53,9 @@ var _ = Describe("Logs", func() {
 		e.fake.SetFault(fakeauth.Fault{})
 		Expect(send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, bearer(t)).StatusCode).To(Equal(http.StatusNoContent))
 
-		logs := e.logs.String()
+		// client-go dumps API bodies at V(8): raw in JSON, base64 for a
+		// Secret's data, hex-dumped for protobuf. Search every form.
+		logs := logscan.Text([]byte(e.logs.String()))
 		Expect(logs).To(ContainSubstring("User connected"))
 		Expect(logs).To(ContainSubstring("Code exchange failed"))
 		Expect(logs).To(ContainSubstring("User disconnected"))
@@ -58,6 +63,7 @@ var _ = Describe("Logs", func() {
 			Expect(s).NotTo(BeEmpty())
 			Expect(strings.Contains(logs, s)).To(BeFalse(), "a secret value appears in the logs")
 			Expect(strings.Contains(logs, url.QueryEscape(s))).To(BeFalse(), "a secret value appears in the logs")
+			Expect(strings.Contains(logs, base64.StdEncoding.EncodeToString([]byte(s)))).To(BeFalse(), "a secret value appears base64-encoded in the logs")
 		}
 		GinkgoWriter.Println(logs)
 	})

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -96,6 +98,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// Requests read and write token Secrets: keep client-go's body dumps
+	// out of the logs whatever the verbosity.
+	opts.Log = logsafe.Cap(opts.Log)
 	s := &Server{opts: opts, base: base, cookies: sealer, used: newUsedStates(), returnOrig: origins}
 	s.mux = s.routes()
 	return s, nil

@@ -18,11 +18,21 @@ const maxLogVerbosity = 7
 // maxLogVerbosity, so that no Secret read or written during the reconcile
 // can reach a log line, whatever the manager's --zap-log-level.
 func WithoutBodyDumps(ctx context.Context) context.Context {
-	log := ctrl.LoggerFrom(ctx)
-	if log.GetSink() == nil {
-		return ctx
+	return ctrl.LoggerInto(ctx, Cap(ctrl.LoggerFrom(ctx)))
+}
+
+// Cap returns log without the messages above maxLogVerbosity. Every binary
+// caps its root logger, so that --zap-log-level=8 or more cannot make
+// client-go dump a Secret's body anywhere in it.
+func Cap(log logr.Logger) logr.Logger {
+	sink := log.GetSink()
+	if sink == nil {
+		return log
 	}
-	return ctrl.LoggerInto(ctx, logr.New(cappedSink{LogSink: log.GetSink(), max: maxLogVerbosity}))
+	if _, capped := sink.(cappedSink); capped {
+		return log
+	}
+	return logr.New(cappedSink{LogSink: sink, max: maxLogVerbosity})
 }
 
 // cappedSink is a logr.LogSink that is disabled above max.

@@ -33,3 +33,17 @@ func TestWithoutBodyDumps(t *testing.T) {
 		t.Fatalf("V(8) message logged: %s", out)
 	}
 }
+
+// The binaries cap their root logger: V(8), where client-go dumps bodies,
+// is off whatever level the logger was built with, and capping twice wraps
+// once.
+func TestCapDisablesBodyDumpLevels(t *testing.T) {
+	var buf bytes.Buffer
+	log := Cap(zap.New(zap.WriteTo(&buf), zap.Level(zapcore.Level(-10))))
+	if log.V(8).Enabled() || !log.V(7).Enabled() {
+		t.Fatalf("V(8) enabled = %v, V(7) enabled = %v; want false, true", log.V(8).Enabled(), log.V(7).Enabled())
+	}
+	if _, ok := Cap(log).GetSink().(cappedSink).LogSink.(cappedSink); ok {
+		t.Fatal("Cap wrapped an already capped logger again")
+	}
+}
