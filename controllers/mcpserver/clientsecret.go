@@ -121,10 +121,11 @@ func (r *Reconciler) storeClientSecret(ctx context.Context, server *mcpv1.MCPSer
 // value first, so a newer report made meanwhile is not lost. The patch goes
 // to a copy: the server object in hand carries this reconcile's status.
 func (r *Reconciler) clearClientInvalid(ctx context.Context, run *oauth2Run) error {
-	if _, ok := run.server.Annotations[mcpv1.AnnotationClientInvalid]; !ok {
+	reported, ok := run.server.Annotations[mcpv1.AnnotationClientInvalid]
+	if !ok {
 		return nil
 	}
-	patch := tokensecret.ClearClientInvalidPatch(run.invalidClient)
+	patch := tokensecret.ClearClientInvalidPatch(reported)
 	obj := run.server.DeepCopy()
 	if err := r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing annotation %s from MCPServer %s/%s: %w",

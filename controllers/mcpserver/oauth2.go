@@ -60,6 +60,7 @@ func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.
 		r.loadClientSecret,
 		r.discover,
 		r.chooseScopes,
+		r.verifyClient,
 		r.ensureClient,
 		r.writeClientSecret,
 		r.retireReplaced,

@@ -217,6 +217,48 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Eventually(func() []string { return eventReasons(ns, "invalid") }).Should(ContainElement(mcpv1.ReasonRegistered))
 	})
 
+	It("dismisses an invalid_client report the authorization server contradicts, losing no user", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "doubted", fake.MCPURL())
+		waitReady(server)
+		clientID := server.Status.OAuth2.ClientID
+		token := createTokenSecret(ns, "doubted", "alice")
+
+		// One report, while the provider still knows the client.
+		patch := client.MergeFrom(server.DeepCopy())
+		server.SetAnnotations(map[string]string{mcpv1.AnnotationClientInvalid: clientID})
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Annotations).NotTo(HaveKey(mcpv1.AnnotationClientInvalid))
+		}).Should(Succeed())
+		Expect(server.Status.OAuth2.ClientID).To(Equal(clientID))
+		Expect(fake.Counters().Register).To(Equal(1))
+		Expect(fake.Counters().RegistrationDelete).To(BeZero())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(token), &corev1.Secret{})).To(Succeed())
+	})
+
+	It("notices at discovery that the authorization server forgot the registration, and registers again", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "forgotten", fake.MCPURL())
+		waitReady(server)
+		oldID := server.Status.OAuth2.ClientID
+		fake.RevokeClient(oldID) // an in-memory store restarted: nobody reports anything
+
+		// A new generation is discovered again, as a periodic rediscovery would.
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.Description = "rediscover"
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.OAuth2.ClientID).NotTo(Equal(oldID))
+			g.Expect(meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionReady)).To(BeTrue())
+		}).Should(Succeed())
+		Expect(fake.Counters().Register).To(Equal(2))
+		Expect(fake.RegisteredClientCount()).To(Equal(1))
+	})
+
 	It("removes every trace of OAuth2 when the auth type changes", func() {
 		fake := newFake(fakeauth.Options{})
 		server := createOAuth2Server(ns, "switch", fake.MCPURL())

@@ -3,6 +3,8 @@ package mcpserver
 import (
 	"context"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
@@ -51,6 +53,40 @@ func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
 	}
 	run.client, run.newClient = cl, true
 	run.retiring, run.replaced = run.current, why
+	return nil
+}
+
+// verifyClient reads the current registration back (RFC 7592) when there is
+// reason to doubt it: an invalid_client report on the MCPServer, or a
+// discovery (periodic, or for a new generation). What the authorization
+// server answers decides, not the report: a client it still knows is kept
+// and the report dismissed, one it has forgotten (a restarted in-memory
+// store, an eviction) is replaced. A client that cannot be read back is
+// judged by the report alone, which only the refresher raises, from a
+// refresh of a token Secret the operator owns.
+func (r *Reconciler) verifyClient(ctx context.Context, run *oauth2Run) error {
+	cur := run.current
+	if cur == nil || cur.Method == oauth.MethodStatic || isStatic(run.server) {
+		return nil
+	}
+	reported := run.invalidClient != "" && run.invalidClient == cur.ClientID
+	if !reported && !run.discoveryAttempted {
+		return nil
+	}
+	log := ctrl.LoggerFrom(ctx)
+	state, err := oauth.ReadRegistration(ctx, r.HTTPClient, cur)
+	switch {
+	case err != nil && reported && oauth.IsTransient(err):
+		return err // unconfirmed: keep the client and ask again with backoff
+	case err != nil:
+		log.Info("Could not read the client registration back", "clientID", cur.ClientID, "error", redact.Error(err))
+	case state == oauth.RegistrationKnown && reported:
+		log.Info("The authorization server still knows the client: the invalid_client report is dismissed", "clientID", cur.ClientID)
+		run.invalidClient = ""
+	case state == oauth.RegistrationForgotten:
+		log.Info("The authorization server no longer knows the client: registering a new one", "clientID", cur.ClientID)
+		run.invalidClient = cur.ClientID
+	}
 	return nil
 }
 

@@ -1,17 +1,10 @@
 package callback
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
-	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
@@ -51,7 +44,7 @@ func (s *Server) callback(q *request) (reply, error) {
 	}
 	tok, err := oauth.Exchange(ctx, s.opts.HTTPClient, cfg, code, f.Verifier)
 	if err != nil {
-		return reply{}, s.exchangeFailed(ctx, srv, err)
+		return reply{}, exchangeFailed(err)
 	}
 	scopes := tok.Scopes
 	if scopes == nil {
@@ -96,33 +89,20 @@ func responseRefused(err error) *failure {
 	}
 }
 
-// exchangeFailed is a 502 without upstream detail; invalid_client also
-// raises the re-registration signal on the MCPServer.
-func (s *Server) exchangeFailed(ctx context.Context, srv *oauthServer, err error) *failure {
+// exchangeFailed is a 502 without upstream detail. An invalid_client
+// answer raises no re-registration signal: one callback request, which a
+// user can feed a junk code, must not make the operator replace the client
+// every other user depends on. The refresher's own refreshes, and an
+// RFC 7592 read of the registration, decide that.
+func exchangeFailed(err error) *failure {
 	f := &failure{status: http.StatusBadGateway, result: resultExchangeFailed, log: "Code exchange failed", err: err, // TokenError messages carry no secrets
 		msg: "the authorization server did not complete the sign-in; try connecting again"}
 	var te *oauth.TokenError
 	if errors.As(err, &te) && te.IsInvalidClient() {
 		f.result = resultInvalidClient
-		f.msg = "the authorization server no longer accepts mcp-operator's client; it is being registered again, connect again in a minute"
-		if perr := s.flagClientInvalid(ctx, srv.server, srv.cfg.Client.ClientID); perr != nil {
-			ctrl.LoggerFrom(ctx).Error(perr, "Setting the re-registration signal failed")
-		}
+		f.msg = "the authorization server did not accept mcp-operator's client; try connecting again, and if it keeps failing ask an administrator to check the MCP server's status"
 	}
 	return f
-}
-
-// flagClientInvalid raises the re-registration signal on the MCPServer
-// (tokensecret.MarkClientInvalidPatch).
-func (s *Server) flagClientInvalid(ctx context.Context, srv *mcpv1.MCPServer, clientID string) error {
-	patch := tokensecret.MarkClientInvalidPatch(srv, clientID)
-	if patch == nil {
-		return nil
-	}
-	if err := s.opts.Client.Patch(ctx, srv, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return fmt.Errorf("annotating MCPServer %s/%s with %s: %w", srv.Namespace, srv.Name, mcpv1.AnnotationClientInvalid, err)
-	}
-	return nil
 }
 
 // connected ends a successful flow: 303 to the allowed return_to, else a

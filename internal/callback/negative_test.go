@@ -193,7 +193,7 @@ var _ = Describe("The callback refuses", func() {
 		e.expectNoSecret("alice")
 	})
 
-	It("an invalid_client exchange and raises the re-registration signal", func() {
+	It("an invalid_client exchange, and raises no re-registration signal: one callback request must not replace every user's client", func() {
 		e := newEnv(setup{})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb := authorize(authURL)
@@ -202,7 +202,7 @@ var _ = Describe("The callback refuses", func() {
 		Expect(r.StatusCode).To(Equal(http.StatusBadGateway))
 		srv := &mcpv1.MCPServer{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(e.server), srv)).To(Succeed())
-		Expect(srv.Annotations).To(HaveKeyWithValue(mcpv1.AnnotationClientInvalid, e.client.ID))
+		Expect(srv.Annotations).NotTo(HaveKey(mcpv1.AnnotationClientInvalid))
 		e.expectNoSecret("alice")
 	})
 })

@@ -263,3 +263,50 @@ func counterValue(t *testing.T, method, result string) float64 {
 	t.Helper()
 	return testutil.ToFloat64(registrationTotal.WithLabelValues(method, result))
 }
+
+func TestReadRegistration(t *testing.T) {
+	tests := []struct {
+		name      string
+		status    int
+		unknown   bool
+		want      RegistrationState
+		wantErr   bool
+		transient bool
+	}{
+		{name: "known", status: http.StatusOK, want: RegistrationKnown},
+		{name: "forgotten: 404", status: http.StatusNotFound, want: RegistrationForgotten},
+		{name: "forgotten: 401 per RFC 7592", status: http.StatusUnauthorized, want: RegistrationForgotten},
+		{name: "no registration URI: cannot tell", unknown: true, want: RegistrationUnverifiable},
+		{name: "forbidden", status: http.StatusForbidden, want: RegistrationUnverifiable, wantErr: true},
+		{name: "server error", status: http.StatusBadGateway, want: RegistrationUnverifiable, wantErr: true, transient: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			f.handle("/register/c1", func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer reg-token-123" {
+					t.Errorf("%s auth=%q", r.Method, r.Header.Get("Authorization"))
+				}
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(`{"client_id":"c1","note":"echo reg-token-123"}`))
+			})
+			cl := &Client{ClientID: "c1", RegistrationAccessToken: "reg-token-123", RegistrationClientURI: f.URL() + "/register/c1"}
+			if tc.unknown {
+				cl.RegistrationClientURI = ""
+			}
+			got, err := ReadRegistration(context.Background(), testClient(), cl)
+			if got != tc.want || (err != nil) != tc.wantErr {
+				t.Fatalf("ReadRegistration = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
+			}
+			if tc.unknown && len(f.requestsTo("/register/c1")) != 0 {
+				t.Error("request sent without registration URI")
+			}
+			if err != nil {
+				mustNotContain(t, err.Error(), "reg-token-123")
+				if IsTransient(err) != tc.transient {
+					t.Errorf("transient = %v", IsTransient(err))
+				}
+			}
+		})
+	}
+}
