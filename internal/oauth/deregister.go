@@ -41,12 +41,12 @@ func DeleteRegistration(ctx context.Context, c *http.Client, cl *Client) error {
 type RegistrationState int
 
 const (
-	// RegistrationUnverifiable: the client has no registration_client_uri
+	// RegistrationUnverifiable means the client has no registration_client_uri
 	// or registration access token, so it cannot be read back.
 	RegistrationUnverifiable RegistrationState = iota
-	// RegistrationKnown: the authorization server still knows the client.
+	// RegistrationKnown means the authorization server still knows the client.
 	RegistrationKnown
-	// RegistrationForgotten: it does not (404, 410, or the 401 RFC 7592
+	// RegistrationForgotten means it does not (404, 410, or the 401 RFC 7592
 	// prescribes for an unknown client or a revoked access token).
 	RegistrationForgotten
 )
