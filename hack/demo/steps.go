@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
-	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 // startMCPServers starts fake-mcp-server (a process) and the small None and

@@ -10,7 +10,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
-	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 func newServer(name, url string, auth mcpv1.Auth) *mcpv1.MCPServer {
