@@ -3,7 +3,6 @@ package webhooks_test
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -15,9 +14,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,7 +32,7 @@ const noDefaultingLabel = "webhooks-test.mcpoperator.io/no-defaulting"
 
 var (
 	ctx       context.Context
-	scheme    = runtime.NewScheme()
+	scheme    = envtestutil.NewScheme()
 	k8sClient client.Client
 	warnings  = &warningCollector{}
 )
@@ -50,8 +46,6 @@ func TestWebhooks(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(mcpv1.AddToScheme(scheme))
 
 	env, cfg, err := envtestutil.StartWithWebhooks()
 	Expect(err).NotTo(HaveOccurred())
@@ -140,16 +134,12 @@ func (w *warningCollector) take() []string {
 	return out
 }
 
-var nsSerial int
-
 // newNamespace creates a namespace of its own for one test.
 func newNamespace(labels map[string]string) string {
-	nsSerial++
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: fmt.Sprintf("wh-%d-%d", GinkgoParallelProcess(), nsSerial), Labels: labels,
-	}}
-	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
-	return ns.Name
+	GinkgoHelper()
+	ns, err := envtestutil.NewNamespace(ctx, k8sClient, "wh", envtestutil.WithLabels(labels))
+	Expect(err).NotTo(HaveOccurred())
+	return ns
 }
 
 // validServer is the smallest valid object; tests change one thing.

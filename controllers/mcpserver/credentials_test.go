@@ -14,13 +14,13 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
+	"github.com/mcp-operator/mcp-operator/test/fixture"
 	"github.com/mcp-operator/mcp-operator/test/mcptest"
 )
 
@@ -42,13 +42,6 @@ func haveCondition(t string, status metav1.ConditionStatus, reason string) Omega
 		And(Not(BeNil()), HaveField("Status", status), HaveField("Reason", reason)))
 }
 
-func newServer(ns, name, url string, auth mcpv1.Auth) *mcpv1.MCPServer {
-	return &mcpv1.MCPServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       mcpv1.MCPServerSpec{DisplayName: name, URL: url, Auth: auth},
-	}
-}
-
 func warningEvents(ns, reason string) func(Gomega) []eventsv1.Event {
 	return func(g Gomega) []eventsv1.Event {
 		list := &eventsv1.EventList{}
@@ -68,7 +61,7 @@ var _ = Describe("Credential resolution", func() {
 		mcp := mcptest.NewServer("", "")
 		DeferCleanup(mcp.Close)
 		ns := newNamespace()
-		s := newServer(ns, "open", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s := fixture.MCPServer(ns, "open", mcp.URL)
 		s.Spec.Tools = &mcpv1.ToolFilter{Deny: []string{"shout"}}
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 
@@ -85,8 +78,7 @@ var _ = Describe("Credential resolution", func() {
 		mcp := mcptest.NewServer("X-API-Key", "s3cr3t-value")
 		DeferCleanup(mcp.Close)
 		ns := newNamespace()
-		s := newServer(ns, "keyed", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey, APIKey: &mcpv1.APIKeyAuth{
-			Header: "X-API-Key", SecretKeyRef: mcpv1.SecretKeySelector{Name: "api-key", Key: "key"}}})
+		s := fixture.MCPServer(ns, "keyed", mcp.URL, fixture.WithAPIKey("X-API-Key", "api-key", "key"))
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		key := client.ObjectKeyFromObject(s)
 
@@ -127,8 +119,8 @@ var _ = Describe("Credential resolution", func() {
 		ns := newNamespace()
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hdrs"}}
 		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
-		s := newServer(ns, "headers", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
-			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "hdrs"}}})
+		s := fixture.MCPServer(ns, "headers", mcp.URL, fixture.WithAuth(mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
+			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "hdrs"}}}))
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		key := client.ObjectKeyFromObject(s)
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretKeyNotFound))
@@ -147,8 +139,7 @@ var _ = Describe("Credential resolution", func() {
 
 	It("says so when a server is disabled, and does not probe it", func() {
 		ns := newNamespace()
-		s := newServer(ns, "off", "http://127.0.0.1:1/mcp", mcpv1.Auth{Type: mcpv1.AuthTypeNone})
-		s.Spec.Enabled = ptr.To(false)
+		s := fixture.MCPServer(ns, "off", "http://127.0.0.1:1/mcp", fixture.Disabled())
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		Eventually(get(client.ObjectKeyFromObject(s))).Should(And(
 			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonDisabled),
@@ -158,7 +149,7 @@ var _ = Describe("Credential resolution", func() {
 
 	It("reports an unreachable server as False with the URL", func() {
 		ns := newNamespace()
-		s := newServer(ns, "down", "http://127.0.0.1:1/mcp", mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s := fixture.MCPServer(ns, "down", "http://127.0.0.1:1/mcp")
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		key := client.ObjectKeyFromObject(s)
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonUnreachable))
@@ -168,7 +159,7 @@ var _ = Describe("Credential resolution", func() {
 	It("keeps spec.url's query (an API key) out of status, events and logs", func() {
 		ns := newNamespace()
 		const apiKey = "sekrit-key-in-query"
-		s := newServer(ns, "keyed-url", "http://127.0.0.1:1/mcp?key="+apiKey, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s := fixture.MCPServer(ns, "keyed-url", "http://127.0.0.1:1/mcp?key="+apiKey)
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		key := client.ObjectKeyFromObject(s)
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonUnreachable))
@@ -192,7 +183,7 @@ var _ = Describe("Credential resolution", func() {
 		mcp := mcptest.NewServer("", "", "greet", long)
 		DeferCleanup(mcp.Close)
 		ns := newNamespace()
-		s := newServer(ns, "long-tool", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s := fixture.MCPServer(ns, "long-tool", mcp.URL)
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 
 		Eventually(get(client.ObjectKeyFromObject(s))).Should(And(
@@ -208,7 +199,7 @@ var _ = Describe("Credential resolution", func() {
 		mcp := mcptest.NewServer("", "")
 		DeferCleanup(mcp.Close)
 		ns := newNamespace()
-		s := newServer(ns, "steady", mcp.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone})
+		s := fixture.MCPServer(ns, "steady", mcp.URL)
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		key := client.ObjectKeyFromObject(s)
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))

@@ -36,6 +36,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+	"github.com/mcp-operator/mcp-operator/test/fixture"
 )
 
 var _ = Describe("OAuth2 auto-configuration", func() {
@@ -105,7 +106,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		server := createOAuth2Server(ns, "moving", oldAS.MCPURL())
 		waitReady(server)
 		oldID := server.Status.OAuth2.ClientID
-		token := createTokenSecret(ns, "moving", "alice")
+		token := createTokenSecret(server, "alice")
 
 		patch := client.MergeFrom(server.DeepCopy())
 		server.Spec.URL = newAS.MCPURL()
@@ -263,7 +264,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		fake := newFake(fakeauth.Options{})
 		server := createOAuth2Server(ns, "switch", fake.MCPURL())
 		waitReady(server)
-		token := createTokenSecret(ns, "switch", "bob")
+		token := createTokenSecret(server, "bob")
 
 		patch := client.MergeFrom(server.DeepCopy())
 		server.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeNone}
@@ -329,9 +330,8 @@ var _ = Describe("OAuth2 client reuse across manager restarts", Ordered, func() 
 	})
 
 	It("keeps exactly one registration across manager restarts and never logs, reports or stores a secret outside the Secret", func() {
-		nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "restart-"}}
-		Expect(api.Create(ctx, nsObj)).To(Succeed())
-		ns := nsObj.Name
+		ns, err := envtestutil.NewNamespace(ctx, api, "restart")
+		Expect(err).NotTo(HaveOccurred())
 		clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second))
 		// A DCR client with a secret, so there is a secret to leak.
 		fake := newFake(fakeauth.Options{DCRAuthMethod: fakeauth.AuthBasic})
@@ -427,12 +427,9 @@ func newFake(opts fakeauth.Options) *fakeauth.Server {
 	return fake
 }
 
+// newOAuth2Server is an auto-configured OAuth2 server.
 func newOAuth2Server(ns, name, url string) *mcpv1.MCPServer {
-	return &mcpv1.MCPServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: mcpv1.MCPServerSpec{DisplayName: name, URL: url,
-			Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}},
-	}
+	return fixture.MCPServer(ns, name, url, fixture.WithOAuth2(mcpv1.OAuth2Auth{}))
 }
 
 func createOAuth2Server(ns, name, url string) *mcpv1.MCPServer {
@@ -477,14 +474,9 @@ func clientSecretIn(c client.Client, ns, server string) *corev1.Secret {
 
 // createTokenSecret stands in for a user's token Secret written by the
 // callback server.
-func createTokenSecret(ns, server, user string) *corev1.Secret {
+func createTokenSecret(server *mcpv1.MCPServer, user string) *corev1.Secret {
 	GinkgoHelper()
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: mcpauth.TokenSecretName(server, user),
-			Labels: mcpauth.TokenSecretLabels(server, user)},
-		Type:       mcpv1.SecretTypeUserToken,
-		StringData: map[string]string{mcpauth.KeyAccessToken: "at-" + user},
-	}
+	secret := fixture.TokenSecret(server, fixture.Grant(user, time.Now()))
 	Expect(k8sClient.Create(ctx, secret)).To(Succeed())
 	return secret
 }

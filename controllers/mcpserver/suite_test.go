@@ -10,18 +10,12 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"go.uber.org/zap/zapcore"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
@@ -29,7 +23,7 @@ import (
 
 var (
 	cfg       *rest.Config
-	scheme    = runtime.NewScheme()
+	scheme    = envtestutil.NewScheme()
 	k8sClient client.WithWatch
 	ctx       context.Context
 	suiteLogs *gbytes.Buffer
@@ -47,8 +41,6 @@ var _ = BeforeSuite(func() {
 	// check nothing secret is logged.
 	suiteLogs = gbytes.NewBuffer()
 	ctrl.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, suiteLogs)), zap.UseDevMode(true), zap.Level(zapcore.Level(-10))))
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(mcpv1.AddToScheme(scheme))
 
 	env, restCfg, err := envtestutil.Start()
 	Expect(err).NotTo(HaveOccurred())
@@ -88,7 +80,8 @@ func testConfig() controllers.Config {
 
 // newNamespace gives each test its own namespace.
 func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "test-"}}
-	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
-	return ns.Name
+	GinkgoHelper()
+	ns, err := envtestutil.NewNamespace(ctx, k8sClient, "test")
+	Expect(err).NotTo(HaveOccurred())
+	return ns
 }

@@ -5,19 +5,15 @@ import (
 	"testing"
 	"time"
 
-	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
-
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
+	"github.com/mcp-operator/mcp-operator/test/fixture"
 )
 
 // TestConnectedUsersCountUsesTheCodecsUsableRule: status.connectedUsers
@@ -29,21 +25,15 @@ import (
 // the live token without a refresh token expires.
 func TestConnectedUsersCountUsesTheCodecsUsableRule(t *testing.T) {
 	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
-	srv := &mcpv1.MCPServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "chat", Name: "github", UID: "uid-1"},
-		Spec:       mcpv1.MCPServerSpec{DisplayName: "GitHub", Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}},
-		Status:     mcpv1.MCPServerStatus{ConnectedUsers: 3},
-	}
+	srv := fixture.MCPServer("chat", "github", "https://mcp.example.com/mcp", fixture.WithOAuth2(mcpv1.OAuth2Auth{}))
+	srv.UID = "uid-1"
+	srv.Status.ConnectedUsers = 3
 	token := func(user, refresh string, expiry time.Time) *corev1.Secret {
-		sec := &corev1.Secret{}
-		tokensecret.WriteGrant(sec, srv, tokensecret.Grant{User: user, IssuedAt: expiry.Add(-time.Hour),
-			Tokens: tokensecret.Tokens{AccessToken: "at-" + user, TokenType: "Bearer", RefreshToken: refresh, Expiry: expiry}})
-		return sec
+		g := fixture.Grant(user, expiry.Add(-time.Hour))
+		g.Tokens.RefreshToken = refresh
+		return fixture.TokenSecret(srv, g)
 	}
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(mcpv1.AddToScheme(scheme))
-	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&mcpv1.MCPServer{}).WithObjects(srv,
+	c := fake.NewClientBuilder().WithScheme(envtestutil.NewScheme()).WithStatusSubresource(&mcpv1.MCPServer{}).WithObjects(srv,
 		token("expired-no-refresh", "", now.Add(-time.Second)),
 		token("expired-with-refresh", "rt", now.Add(-time.Second)),
 		token("live-no-refresh", "", now.Add(time.Minute)),

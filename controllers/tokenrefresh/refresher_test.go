@@ -52,14 +52,14 @@ var _ = Describe("Token refresher", Ordered, func() {
 		c := rg.fake.Counters()
 		Expect(c.ReuseDetected).To(BeZero())
 		Expect(c.TokenErrors).To(BeZero())
+		// A chat pod gets the 100th rotation. GetToken reads real time, which
+		// the fake clock only ever runs ahead of: the token, issued at the
+		// fake now for an hour, is valid.
 		tok, err := mcpauth.GetToken(ctx, refresherAPI.c, rg.ns, "srv", "alice")
-		// GetToken reads real time; the fake clock ran 100 cycles ahead, so
-		// only check the state, not the expiry.
-		if err != nil {
-			Expect(err).To(MatchError(mcpauth.ErrExpired))
-		} else {
-			Expect(tok.AccessToken).NotTo(BeEmpty())
-		}
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tok.AccessToken).NotTo(Equal(first.AccessToken))
+		Expect(tok.AccessToken).To(Equal(string(rg.secret("alice").Data[mcpauth.KeyAccessToken])))
+		Expect(tok.Expiry).To(BeTemporally("==", rg.clock.Now().Add(time.Hour)), "the expiry is on the refresher's clock")
 	})
 
 	It("sends the resource on refresh, and not when spec opts out", func() {
@@ -119,6 +119,9 @@ var _ = Describe("Token refresher", Ordered, func() {
 	It("keeps the new grant when the user reconnects during a refresh", func() {
 		rg := newRig(fakeauth.Options{}, false, nil)
 		var once sync.Once
+		// The reconnected Secret's grant ID, sent once the callback server's
+		// write is done.
+		reconnected := make(chan string, 1)
 		var reconnect fakeauth.Tokens
 		rg.tweak = func(r *tokenrefresh.Refresher) {
 			r.Client = interceptor.NewClient(directClient(), interceptor.Funcs{
@@ -129,9 +132,10 @@ var _ = Describe("Token refresher", Ordered, func() {
 						Expect(err).NotTo(HaveOccurred())
 						current := &corev1.Secret{}
 						Expect(c.Get(ctx, client.ObjectKeyFromObject(obj), current)).To(Succeed())
-						next := rg.tokenSecret("alice", reconnect, "grant-reconnected")
+						next := rg.tokenSecret("alice", reconnect)
 						next.ResourceVersion = current.ResourceVersion
 						Expect(c.Update(ctx, next)).To(Succeed())
+						reconnected <- next.Annotations[tokensecret.AnnotationGrantID]
 					})
 					return c.Update(ctx, obj, opts...)
 				},
@@ -139,9 +143,13 @@ var _ = Describe("Token refresher", Ordered, func() {
 		}
 		rg.start()
 		rg.connect("alice")
+		connectGrant := rg.secret("alice").Annotations[tokensecret.AnnotationGrantID]
 		rg.clock.Step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
-		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationGrantID] }).Should(Equal("grant-reconnected"))
+		var grantID string
+		Eventually(reconnected).Should(Receive(&grantID))
+		Expect(grantID).NotTo(Equal(connectGrant), "a reconnect is a new grant")
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationGrantID] }).Should(Equal(grantID))
 		Consistently(func() string { return rg.refreshToken("alice") }, "300ms").Should(Equal(reconnect.RefreshToken))
 		Expect(string(rg.secret("alice").Data[mcpauth.KeyAccessToken])).To(Equal(reconnect.AccessToken))
 		Expect(rg.fake.GrantAlive(reconnect.RefreshToken)).To(BeTrue())
@@ -314,7 +322,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }, "60s", "20ms").Should(Equal(n))
 		list := &corev1.SecretList{}
 		Eventually(func() int {
-			Expect(refresherAPI.c.List(ctx, list, client.InNamespace(rg.ns), client.MatchingLabels{mcpv1.LabelServer: "srv"})).To(Succeed())
+			Expect(refresherAPI.c.List(ctx, list, client.InNamespace(rg.ns), client.MatchingLabels{mcpv1.LabelServer: "srv"}, client.HasLabels{mcpv1.LabelUserHash})).To(Succeed())
 			fresh := 0
 			for _, s := range list.Items {
 				if s.Annotations[tokensecret.AnnotationIssuedAt] == rg.clock.Now().UTC().Format(time.RFC3339) {

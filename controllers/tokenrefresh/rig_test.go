@@ -12,7 +12,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
@@ -27,7 +26,9 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+	"github.com/mcp-operator/mcp-operator/test/fixture"
 )
 
 // refresherAPI is the refresher suite's own API server: no MCPServer
@@ -67,38 +68,12 @@ func newRig(opts fakeauth.Options, omitResource bool, clientTweak func(*fakeauth
 	rg.clientID = registered.ID
 
 	c := refresherAPI.c
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "refresh-"}}
-	Expect(c.Create(ctx, ns)).To(Succeed())
-	rg.ns = ns.Name
-
-	Expect(c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: rg.ns, Name: mcpv1.ClientSecretName("srv"),
-			Labels: map[string]string{mcpv1.LabelManagedBy: mcpv1.ManagedByValue}},
-		Type: mcpv1.SecretTypeOAuth2Client,
-		Data: map[string][]byte{
-			mcpv1.ClientKeyClientID:     []byte(registered.ID),
-			mcpv1.ClientKeyClientSecret: []byte(registered.Secret),
-			mcpv1.ClientKeyAuthMethod:   []byte(registered.AuthMethod),
-			mcpv1.ClientKeyIssuer:       []byte(rg.fake.IssuerURL()),
-		},
-	})).To(Succeed())
-
-	server := &mcpv1.MCPServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: rg.ns, Name: "srv"},
-		Spec: mcpv1.MCPServerSpec{
-			DisplayName: "Fake", URL: rg.fake.MCPURL(),
-			Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: omitResource}},
-		},
-	}
-	Expect(c.Create(ctx, server)).To(Succeed())
-	ep := rg.fake.Endpoints()
-	server.Status.OAuth2 = &mcpv1.OAuth2Status{
-		Issuer: ep.Issuer, AuthorizationEndpoint: ep.Authorization, TokenEndpoint: ep.Token,
-		Resource: ep.MCP, Scopes: []string{"mcp:read", "mcp:tools"}, ClientSecretName: mcpv1.ClientSecretName("srv"),
-	}
-	server.Status.Conditions = []metav1.Condition{{Type: mcpv1.ConditionAuthConfigured, Status: metav1.ConditionTrue,
-		Reason: mcpv1.ReasonRegistered, Message: "test", LastTransitionTime: metav1.Now(), ObservedGeneration: server.Generation}}
-	Expect(c.Status().Update(ctx, server)).To(Succeed())
+	ns, err := envtestutil.NewNamespace(ctx, c, "refresh")
+	Expect(err).NotTo(HaveOccurred())
+	rg.ns = ns
+	server := fixture.MCPServer(rg.ns, "srv", rg.fake.MCPURL(), fixture.WithOAuth2(mcpv1.OAuth2Auth{OmitResourceOnRefresh: omitResource}))
+	_, err = fixture.CreateOAuth2Server(ctx, c, server, fixture.FakeOAuth2(rg.fake, registered))
+	Expect(err).NotTo(HaveOccurred())
 	rg.server = server
 	DeferCleanup(func() {
 		if rg.stop != nil {
@@ -152,39 +127,14 @@ func (rg *rig) start() {
 func (rg *rig) connect(user string) fakeauth.Tokens {
 	tok, err := rg.fake.IssueTokens(rg.clientID)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(refresherAPI.c.Create(ctx, rg.tokenSecret(user, tok, "grant-"+user))).To(Succeed())
+	Expect(refresherAPI.c.Create(ctx, rg.tokenSecret(user, tok))).To(Succeed())
 	return tok
 }
 
-func (rg *rig) tokenSecret(user string, tok fakeauth.Tokens, grantID string) *corev1.Secret {
-	now := rg.clock.Now()
-	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: rg.ns, Name: mcpauth.TokenSecretName("srv", user),
-			Labels: mcpauth.TokenSecretLabels("srv", user),
-			Annotations: map[string]string{
-				mcpv1.AnnotationUser:           user,
-				mcpauth.AnnotationState:        string(mcpauth.StateActive),
-				tokensecret.AnnotationGrantID:  grantID,
-				tokensecret.AnnotationIssuedAt: now.UTC().Format(time.RFC3339),
-			},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: mcpv1.GroupVersion.String(), Kind: "MCPServer",
-				Name: rg.server.Name, UID: rg.server.UID, Controller: ptr.To(true)}},
-		},
-		Type: mcpv1.SecretTypeUserToken,
-		Data: map[string][]byte{
-			mcpauth.KeyAccessToken: []byte(tok.AccessToken),
-			mcpauth.KeyTokenType:   []byte(tok.TokenType),
-			mcpauth.KeyExpiry:      []byte(now.Add(time.Duration(tok.ExpiresIn) * time.Second).UTC().Format(time.RFC3339)),
-			mcpauth.KeyScope:       []byte(tok.Scope),
-			tokensecret.KeyIssuer:  []byte(rg.fake.IssuerURL()),
-			mcpauth.KeyResource:    []byte(rg.fake.MCPURL()),
-		},
-	}
-	if tok.RefreshToken != "" {
-		s.Data[tokensecret.KeyRefreshToken] = []byte(tok.RefreshToken)
-	}
-	return s
+// tokenSecret is user's token Secret holding tok, issued now on the rig's
+// clock, with a new grant ID.
+func (rg *rig) tokenSecret(user string, tok fakeauth.Tokens) *corev1.Secret {
+	return fixture.TokenSecret(rg.server, fixture.FakeGrant(rg.fake, user, tok, rg.clock.Now()))
 }
 
 // secret reads a user's token Secret from the API server.

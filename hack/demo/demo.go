@@ -11,7 +11,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 // demo holds what the walkthrough started, so teardown stops exactly that.

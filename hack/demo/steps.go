@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
-	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 // startMCPServers starts fake-mcp-server (a process) and the small None and
@@ -185,22 +184,18 @@ func (d *demo) connect(ctx context.Context) error {
 
 // printConnections renders the callback server's /connections answer, one
 // server a line.
-func (d *demo) printConnections(v any) {
-	m, _ := v.(map[string]any)
-	list, _ := m["connections"].([]any)
-	if len(list) == 0 {
-		out, _ := json.Marshal(v)
-		d.say("  %.400s", out)
+func (d *demo) printConnections(list *harness.ConnectionList) {
+	if len(list.Connections) == 0 {
+		d.say("  (no MCP servers)")
 		return
 	}
-	for _, e := range list {
-		c, _ := e.(map[string]any)
-		line := fmt.Sprintf("  %-12v %-7v connected=%v", c["name"], c["authType"], c["connected"])
-		if exp, ok := c["expiry"]; ok {
-			line += fmt.Sprintf(" expiry=%v", exp)
+	for _, c := range list.Connections {
+		line := fmt.Sprintf("  %-12s %-7s connected=%t", c.Name, c.AuthType, c.Connected)
+		if c.Expiry != nil {
+			line += " expiry=" + c.Expiry.Format(time.RFC3339)
 		}
-		if sc, ok := c["scopes"].([]any); ok {
-			line += fmt.Sprintf(" scopes=%v", sc)
+		if len(c.Scopes) > 0 {
+			line += fmt.Sprintf(" scopes=%v", c.Scopes)
 		}
 		d.say("%s", line)
 	}

@@ -13,7 +13,8 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
-	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+	"github.com/mcp-operator/mcp-operator/test/fixture"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 const user = "e2e-user"
@@ -32,7 +33,7 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 
 	BeforeAll(func() {
 		browser = harness.NewBrowser(callbackURL, userHeader, user)
-		Expect(k8s.Create(ctx, newServer(name, fake.MCPURL(), mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}))).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.MCPServer(namespace, name, fake.MCPURL(), fixture.WithOAuth2(mcpv1.OAuth2Auth{})))).To(Succeed())
 	})
 
 	It("is discovered, registered through DCR and Ready", func() {
@@ -155,10 +156,8 @@ var _ = Describe("APIKey and None MCPServers, end to end", func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "keyed-key"},
 			StringData: map[string]string{"key": apiKey},
 		})).To(Succeed())
-		Expect(k8s.Create(ctx, newServer("keyed", keyed.URL, mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey, APIKey: &mcpv1.APIKeyAuth{
-			Header: "X-API-Key", SecretKeyRef: mcpv1.SecretKeySelector{Name: "keyed-key", Key: "key"},
-		}}))).To(Succeed())
-		Expect(k8s.Create(ctx, newServer("open", open.URL, mcpv1.Auth{Type: mcpv1.AuthTypeNone}))).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.MCPServer(namespace, "keyed", keyed.URL, fixture.WithAPIKey("X-API-Key", "keyed-key", "key")))).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.MCPServer(namespace, "open", open.URL))).To(Succeed())
 
 		for _, n := range []string{"keyed", "open"} {
 			s, err := harness.WaitMCPServer(ctx, k8s, client.ObjectKey{Namespace: namespace, Name: n}, 30*time.Second, harness.IsReady, nil)

@@ -10,15 +10,8 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
-	"github.com/mcp-operator/mcp-operator/test/e2e/harness"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
-
-func newServer(name, url string, auth mcpv1.Auth) *mcpv1.MCPServer {
-	return &mcpv1.MCPServer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec:       mcpv1.MCPServerSpec{DisplayName: name, URL: url, Auth: auth},
-	}
-}
 
 // waitRefreshed waits (up to two token lifetimes) until the refresher has
 // replaced before's access token, and checks the grant stayed the same.
@@ -45,19 +38,16 @@ func accessTokenAlive(server string) bool {
 	return fake.GrantAlive(string(tokenSecret(server).Data[mcpauth.KeyAccessToken]))
 }
 
-// connected reads the user's /connections entry for server.
+// connected is the user's /connections entry for server. The callback
+// server must answer with the documented shape and list server (it
+// exists): a broken endpoint fails the spec instead of reading as "not
+// connected".
 func connected(b *harness.Browser, server string) bool {
-	v, err := b.Connections(ctx)
+	list, err := b.Connections(ctx)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	list, _ := v.(map[string]any)["connections"].([]any)
-	for _, e := range list {
-		m, _ := e.(map[string]any)
-		if m["name"] == server {
-			c, _ := m["connected"].(bool)
-			return c
-		}
-	}
-	return false
+	c, ok := list.Find(namespace, server)
+	ExpectWithOffset(1, ok).To(BeTrue(), "/connections does not list %s/%s: %+v", namespace, server, list.Connections)
+	return c.Connected
 }
 
 // ownedSecrets are the names of the Secrets s controls.

@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/callback"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
@@ -134,9 +137,24 @@ func (b *Browser) Disconnect(ctx context.Context, namespace, name string) error 
 	return nil
 }
 
-// Connections returns the callback server's /connections JSON for the user,
-// decoded loosely (the demo prints it, tests pick fields).
-func (b *Browser) Connections(ctx context.Context) (any, error) {
+// ConnectionList is the body of the callback server's GET /connections.
+type ConnectionList struct{ callback.ConnectionList }
+
+// Find returns the entry of namespace/name.
+func (l *ConnectionList) Find(namespace, name string) (callback.Connection, bool) {
+	for _, c := range l.Connections {
+		if c.Namespace == namespace && c.Name == name {
+			return c, true
+		}
+	}
+	return callback.Connection{}, false
+}
+
+// Connections returns the callback server's /connections answer for the
+// user. Anything else is an error: another status or Content-Type, a member
+// callback.ConnectionList does not have, a required member missing, data
+// after the object, or another user's list.
+func (b *Browser) Connections(ctx context.Context) (*ConnectionList, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.CallbackURL+mcpauth.ConnectionsPath, nil)
 	if err != nil {
 		return nil, err
@@ -150,9 +168,52 @@ func (b *Browser) Connections(ctx context.Context) (any, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("listing connections of %s: answered %d: %.300s", b.User, resp.StatusCode, body)
 	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return nil, fmt.Errorf("listing connections of %s: %w", b.User, err)
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		return nil, fmt.Errorf("listing connections of %s: Content-Type %q, want application/json", b.User, ct)
 	}
-	return v, nil
+	list, err := decodeConnections(body)
+	if err != nil {
+		return nil, fmt.Errorf("listing connections of %s: %w: %.300s", b.User, err, body)
+	}
+	if list.User != b.User {
+		return nil, fmt.Errorf("listing connections of %s: the answer is for user %q", b.User, list.User)
+	}
+	return list, nil
+}
+
+// requiredConnectionMembers are the members of every /connections entry,
+// as a chat UI reads them. They are written out here, not derived from
+// callback.Connection, so that renaming or dropping one fails the e2e suite
+// instead of following along.
+var requiredConnectionMembers = []string{"namespace", "name", "displayName", "authType", "connected"}
+
+// decodeConnections decodes a /connections body strictly.
+func decodeConnections(body []byte) (*ConnectionList, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	list := &ConnectionList{}
+	if err := dec.Decode(&list.ConnectionList); err != nil {
+		return nil, fmt.Errorf("unexpected answer: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("unexpected answer: data after the JSON object")
+	}
+	var members struct {
+		User        *string                       `json:"user"`
+		Connections *[]map[string]json.RawMessage `json:"connections"`
+	}
+	if err := json.Unmarshal(body, &members); err != nil {
+		return nil, fmt.Errorf("unexpected answer: %w", err)
+	}
+	if members.User == nil || members.Connections == nil {
+		return nil, errors.New(`unexpected answer: "user" or "connections" is missing or null`)
+	}
+	for i, c := range *members.Connections {
+		for _, k := range requiredConnectionMembers {
+			if _, ok := c[k]; !ok {
+				return nil, fmt.Errorf("unexpected answer: connections[%d] has no %q", i, k)
+			}
+		}
+	}
+	return list, nil
 }
