@@ -135,7 +135,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		waitReady(server)
 		clientID := server.Status.OAuth2.ClientID
 		Expect(server.Status.OAuth2.ResourceMetadataURL).NotTo(BeEmpty())
-		token := createTokenSecret(ns, "waf", "alice")
+		token := createTokenSecret(server, "alice")
 
 		// A WAF rule: every /.well-known/ URL of the MCP origin answers 403 HTML.
 		fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{fakeauth.EndpointPRM: {Status: http.StatusForbidden, HTML: true}}})
@@ -170,7 +170,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		server := createOAuth2Server(ns, "refused", oldAS.MCPURL())
 		waitReady(server)
 		oldID := server.Status.OAuth2.ClientID
-		token := createTokenSecret(ns, "refused", "alice")
+		token := createTokenSecret(server, "alice")
 
 		newAS.SetFault(fakeauth.Failing(http.StatusServiceUnavailable, fakeauth.EndpointRegister))
 		patch := client.MergeFrom(server.DeepCopy())
@@ -223,7 +223,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		server := createOAuth2Server(ns, "doubted", fake.MCPURL())
 		waitReady(server)
 		clientID := server.Status.OAuth2.ClientID
-		token := createTokenSecret(ns, "doubted", "alice")
+		token := createTokenSecret(server, "alice")
 
 		// One report, while the provider still knows the client.
 		patch := client.MergeFrom(server.DeepCopy())
