@@ -218,18 +218,7 @@ func TestDeleteRegistration(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t)
-			f.handle("/register/c1", func(w http.ResponseWriter, r *http.Request) {
-				if r.Method != http.MethodDelete || r.Header.Get("Authorization") != "Bearer reg-token-123" {
-					t.Errorf("%s auth=%q", r.Method, r.Header.Get("Authorization"))
-				}
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte("echo reg-token-123"))
-			})
-			cl := &Client{ClientID: "c1", RegistrationAccessToken: "reg-token-123", RegistrationClientURI: f.URL() + "/register/c1"}
-			if tc.unknown {
-				cl.RegistrationClientURI = ""
-			}
+			f, cl := registrationEndpoint(t, http.MethodDelete, tc.status, tc.unknown)
 			err := DeleteRegistration(context.Background(), testClient(), cl)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v", err)
@@ -282,18 +271,7 @@ func TestReadRegistration(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(t)
-			f.handle("/register/c1", func(w http.ResponseWriter, r *http.Request) {
-				if r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer reg-token-123" {
-					t.Errorf("%s auth=%q", r.Method, r.Header.Get("Authorization"))
-				}
-				w.WriteHeader(tc.status)
-				_, _ = w.Write([]byte(`{"client_id":"c1","note":"echo reg-token-123"}`))
-			})
-			cl := &Client{ClientID: "c1", RegistrationAccessToken: "reg-token-123", RegistrationClientURI: f.URL() + "/register/c1"}
-			if tc.unknown {
-				cl.RegistrationClientURI = ""
-			}
+			f, cl := registrationEndpoint(t, http.MethodGet, tc.status, tc.unknown)
 			got, err := ReadRegistration(context.Background(), testClient(), cl)
 			if got != tc.want || (err != nil) != tc.wantErr {
 				t.Fatalf("ReadRegistration = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
@@ -309,4 +287,25 @@ func TestReadRegistration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// registrationEndpoint serves an RFC 7592 client configuration endpoint
+// that expects method with the registration access token and answers
+// status, echoing the token (which must never reach an error). The client
+// has no registration URI when unknown.
+func registrationEndpoint(t *testing.T, method string, status int, unknown bool) (*fake, *Client) {
+	t.Helper()
+	f := newFake(t)
+	f.handle("/register/c1", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method || r.Header.Get("Authorization") != "Bearer reg-token-123" {
+			t.Errorf("%s auth=%q", r.Method, r.Header.Get("Authorization"))
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(`{"client_id":"c1","note":"echo reg-token-123"}`))
+	})
+	cl := &Client{ClientID: "c1", RegistrationAccessToken: "reg-token-123", RegistrationClientURI: f.URL() + "/register/c1"}
+	if unknown {
+		cl.RegistrationClientURI = ""
+	}
+	return f, cl
 }
