@@ -31,6 +31,9 @@ type Config struct {
 	// Clock schedules token refreshes and dates discoveries; nil means the
 	// real clock.
 	Clock clock.WithTicker
+	// MCPServerWorkers is how many MCPServers are reconciled at once; 0
+	// means mcpserver.DefaultWorkers.
+	MCPServerWorkers int
 }
 
 // ClientOptions are the manager's client settings. Secrets are read straight
@@ -83,13 +86,14 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		return fmt.Errorf("creating the connected-users counter: %w", err)
 	}
 	return (&mcpserver.Reconciler{
-		Client:              mgr.GetClient(),
-		APIReader:           mgr.GetAPIReader(),
-		Recorder:            mgr.GetEventRecorder("mcp-operator"),
-		HTTPClient:          cfg.HTTPClient,
-		ResyncInterval:      cfg.ResyncInterval,
-		CallbackURL:         cfg.CallbackURL,
-		RediscoveryInterval: cfg.RediscoveryInterval,
-		Clock:               cfg.Clock,
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Recorder:                mgr.GetEventRecorder("mcp-operator"),
+		HTTPClient:              cfg.HTTPClient,
+		ResyncInterval:          cfg.ResyncInterval,
+		CallbackURL:             cfg.CallbackURL,
+		RediscoveryInterval:     cfg.RediscoveryInterval,
+		Clock:                   cfg.Clock,
+		MaxConcurrentReconciles: cfg.MCPServerWorkers,
 	}).SetupWithManager(ctx, mgr)
 }

@@ -37,6 +37,7 @@ type options struct {
 	resyncInterval time.Duration
 	callbackURL    string
 	rediscovery    time.Duration
+	workers        int
 	egress         oauth.EgressPolicy
 	zap            zap.Options
 	enableWebhooks bool
@@ -55,6 +56,8 @@ func parseFlags() options {
 		"Elect a leader so exactly one manager reconciles (and refreshes tokens) at a time.")
 	flag.DurationVar(&o.resyncInterval, "resync-interval", mcpserver.DefaultResyncInterval,
 		"How often a server is probed again when nothing changed (jittered).")
+	flag.IntVar(&o.workers, "mcpserver-workers", mcpserver.DefaultWorkers,
+		"How many MCPServers are reconciled at once. Reconciles mostly wait on remote servers; a slow one holds only its own worker.")
 	flag.DurationVar(&o.rediscovery, "rediscovery-interval", mcpserver.DefaultRediscoveryInterval,
 		"How often each OAuth2 server's authorization server is discovered again, to notice moved endpoints (jittered per server).")
 	flag.StringVar(&o.callbackURL, "callback-url", "",
@@ -125,6 +128,7 @@ func run(ctx context.Context, o options) error {
 		ResyncInterval:      o.resyncInterval,
 		CallbackURL:         o.callbackURL,
 		RediscoveryInterval: o.rediscovery,
+		MCPServerWorkers:    o.workers,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -43,7 +44,25 @@ type Reconciler struct {
 	RediscoveryInterval time.Duration
 	// Clock tells the time of discovery and deletion; nil means the real clock.
 	Clock clock.PassiveClock
+	// MaxConcurrentReconciles is the number of MCPServers reconciled at
+	// once; default DefaultWorkers. Reconciles mostly wait on remote
+	// servers, so one slow server must not hold up the others.
+	MaxConcurrentReconciles int
+
+	hosts hostBackoff
 }
+
+// DefaultWorkers is the default MaxConcurrentReconciles: enough that
+// hundreds of servers, a few of them slow, are all probed promptly.
+const DefaultWorkers = 32
+
+// reconcileTimeout bounds one reconcile: discovery alone may make several
+// sequential requests, and a server that never answers must not hold a
+// worker longer than this.
+const reconcileTimeout = time.Minute
+
+// statusWriteTimeout bounds the status write that ends every reconcile.
+const statusWriteTimeout = 30 * time.Second
 
 // serverScope carries what one reconcile learns from step to step.
 type serverScope struct {
@@ -85,11 +104,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	original := server.DeepCopy()
 	s := &serverScope{server: server, headers: http.Header{}}
 	defer func() {
-		if err := r.writeStatus(ctx, original, s, retErr == nil); err != nil {
+		// The status is written even when the steps ran out of time.
+		statusCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)
+		defer cancel()
+		if err := r.writeStatus(statusCtx, original, s, retErr == nil); err != nil {
 			retErr = kerrors.NewAggregate([]error{retErr, err})
 		}
 	}()
 
+	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
+	defer cancel()
 	return runSteps(ctx, s,
 		r.reconcileOAuth2Removal,
 		r.reconcileCredentials,
@@ -147,6 +171,13 @@ func (r *Reconciler) writeStatus(ctx context.Context, original *mcpv1.MCPServer,
 	return nil
 }
 
+func (r *Reconciler) workers() int {
+	if r.MaxConcurrentReconciles > 0 {
+		return r.MaxConcurrentReconciles
+	}
+	return DefaultWorkers
+}
+
 // now is the reconciler's clock reading.
 func (r *Reconciler) now() time.Time {
 	if r.Clock == nil {
@@ -168,6 +199,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		// Metadata only: a Secret's name and owner are enough to find the
 		// MCPServers that care, and no Secret data is cached.
 		WatchesMetadata(&corev1.Secret{}, r.secretHandler()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.workers()}).
 		Named("mcpserver").
 		Complete(r)
 }

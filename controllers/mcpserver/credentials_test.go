@@ -3,7 +3,11 @@ package mcpserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"sync/atomic"
@@ -145,6 +149,44 @@ var _ = Describe("Credential resolution", func() {
 			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonDisabled),
 			haveCondition(mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped),
 		))
+	})
+
+	It("makes a healthy server Ready while five others hang without answering", func() {
+		// Five servers on a port that accepts connections and never answers.
+		silent, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		var mu sync.Mutex
+		var conns []net.Conn
+		DeferCleanup(func() {
+			_ = silent.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range conns {
+				_ = c.Close()
+			}
+		})
+		go func() {
+			for {
+				conn, err := silent.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, conn)
+				mu.Unlock()
+			}
+		}()
+		ns := newNamespace()
+		for i := range 5 {
+			Expect(k8sClient.Create(ctx, fixture.MCPServer(ns, fmt.Sprintf("silent-%d", i), "http://"+silent.Addr().String()+"/mcp"))).To(Succeed())
+		}
+		mcp := mcptest.NewServer("", "")
+		DeferCleanup(mcp.Close)
+		healthy := fixture.MCPServer(ns, "healthy", mcp.URL)
+		Expect(k8sClient.Create(ctx, healthy)).To(Succeed())
+		// Well under one probe timeout (20 s) per silent server ahead of it.
+		Eventually(get(client.ObjectKeyFromObject(healthy)), 15*time.Second).Should(
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
 	})
 
 	It("reports an unreachable server as False with the URL", func() {

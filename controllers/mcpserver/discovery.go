@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -59,7 +60,18 @@ func (r *Reconciler) discover(ctx context.Context, run *oauth2Run) error {
 
 func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 	server := run.server
+	hosts := []string{server.Spec.URL}
+	if st := server.Status.OAuth2; st != nil && st.Issuer != "" {
+		hosts = append(hosts, st.Issuer)
+	}
+	for _, h := range hosts {
+		if wait := r.hosts.wait(h, run.now); wait > 0 {
+			return &oauth.Error{Reason: oauth.ReasonDiscoveryFailed, URL: redact.URL(h), Transient: true,
+				Message: fmt.Sprintf("%s failed recently; the operator tries it again in %s", redact.URL(h), wait.Round(time.Second))}
+		}
+	}
 	d, err := oauth.Discover(ctx, r.HTTPClient, server.Spec.URL)
+	r.observeDiscovery(server.Spec.URL, err, run.now)
 	if err == nil {
 		err = believable(run, d)
 	}
@@ -166,4 +178,17 @@ func (r *Reconciler) chooseScopes(_ context.Context, run *oauth2Run) error {
 		run.scopes = oauth.UnionScopes(configured)
 	}
 	return nil
+}
+
+// observeDiscovery feeds the per-host backoff: a transient failure counts
+// against the host of the URL that failed (the MCP server's or an
+// authorization server's), a success clears the MCP server's host.
+func (r *Reconciler) observeDiscovery(serverURL string, err error, now time.Time) {
+	var oe *oauth.Error
+	switch {
+	case err == nil:
+		r.hosts.observe(serverURL, false, now)
+	case oauth.IsTransient(err) && errors.As(err, &oe) && oe.URL != "":
+		r.hosts.observe(oe.URL, true, now)
+	}
 }

@@ -42,20 +42,33 @@ func (r *Reconciler) reconcileReachability(ctx context.Context, s *serverScope) 
 		return ctrl.Result{}, nil
 	}
 
+	if wait := r.hosts.wait(server.Spec.URL, r.now()); wait > 0 {
+		s.learned.reachable = falsef(mcpv1.ReasonUnreachable, "%s failed recently; the operator tries it again in %s",
+			redact.URL(server.Spec.URL), wait.Round(time.Second))
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+
 	ctx, cancel := context.WithTimeout(oauth.WithKind(ctx, oauth.KindMCP), probeTimeout)
 	defer cancel()
+	// hostDown: the host failed at the network level or answered 5xx, so
+	// every server on it waits (hostBackoff) before it is tried again.
+	var hostDown bool
 	if server.Spec.Auth.Type == mcpv1.AuthTypeOAuth2 {
 		answer, err := oauth.Probe(ctx, r.HTTPClient, server.Spec.URL)
 		s.learned.reachable = challengeFinding(server.Spec.URL, answer, err)
+		hostDown = oauth.IsTransient(err) || answer.StatusCode >= http.StatusInternalServerError
 	} else {
-		s.learned.reachable = r.probeSession(ctx, server, s.headers)
+		var err error
+		s.learned.reachable, err = r.probeSession(ctx, server, s.headers)
+		hostDown = oauth.IsTransient(err)
 	}
+	r.hosts.observe(server.Spec.URL, hostDown, r.now())
 	return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
 }
 
 // probeSession initializes an MCP session, lists the server's tools and
-// records them in status.
-func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, headers http.Header) *finding {
+// records them in status. The error is the transport failure, if any.
+func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, headers http.Header) (*finding, error) {
 	hc := *r.HTTPClient
 	hc.Transport = credentialTransport{headers: headers, origin: originOf(server.Spec.URL), next: transportOf(r.HTTPClient)}
 	var transport mcp.Transport = &mcp.StreamableClientTransport{
@@ -67,13 +80,13 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	client := mcp.NewClient(&mcp.Implementation{Name: oauth.ClientName, Version: oauth.ClientVersion}, nil)
 	session, err := client.Connect(ctx, transport, nil)
 	if err != nil {
-		return unreachable(server.Spec.URL, err)
+		return unreachable(server.Spec.URL, err), err
 	}
 	defer func() { _ = session.Close() }()
 
 	tools := toolCollector{filter: server.Spec.Tools}
 	if err := tools.list(ctx, session); err != nil {
-		return unreachable(server.Spec.URL, err)
+		return unreachable(server.Spec.URL, err), err
 	}
 	init := session.InitializeResult()
 	if init != nil && init.ServerInfo != nil {
@@ -85,9 +98,9 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	}
 	server.Status.Tools = tools.names
 	if tools.cut != "" {
-		return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s); %s", tools.seen, tools.cut)
+		return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s); %s", tools.seen, tools.cut), nil
 	}
-	return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s)", tools.seen)
+	return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s)", tools.seen), nil
 }
 
 // challengeFinding judges an OAuth2 server's answer to an unauthenticated

@@ -110,7 +110,7 @@ func TestProbeSessionStopsAtTheToolBounds(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			server := &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: srv.URL}}
-			f := r.probeSession(ctx, server, http.Header{})
+			f, _ := r.probeSession(ctx, server, http.Header{})
 			if f.status != metav1.ConditionTrue {
 				t.Fatalf("finding = %+v", f)
 			}
@@ -154,11 +154,46 @@ func TestCredentialsDoNotFollowACrossHostRedirect(t *testing.T) {
 	defer cancel()
 	headers := http.Header{}
 	headers.Set("X-API-Key", key)
-	_ = r.probeSession(ctx, &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: origin.URL + "/mcp"}}, headers)
+	_, _ = r.probeSession(ctx, &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: origin.URL + "/mcp"}}, headers)
 	if home.Load() == 0 {
 		t.Fatal("the key never reached spec.url's own host")
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Fatalf("the key followed a redirect to another host %d time(s)", n)
+	}
+}
+
+// A host that failed at the network level is not probed again until its
+// backoff is over, by this server or any other on it.
+func TestReachabilitySkipsAHostInBackoff(t *testing.T) {
+	var requests atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer down.Close()
+	r := &Reconciler{HTTPClient: oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true})}
+	scope := func(path string) *serverScope {
+		return &serverScope{
+			server:  &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: down.URL + path, Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}}},
+			learned: learned{auth: truef(mcpv1.ReasonRegistered, "ok")},
+		}
+	}
+	if _, err := r.reconcileReachability(context.Background(), scope("/a")); err != nil {
+		t.Fatal(err)
+	}
+	s := scope("/b")
+	res, err := r.reconcileReachability(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Fatalf("the failing host got %d requests, want 1", n)
+	}
+	if f := s.learned.reachable; f.status != metav1.ConditionFalse || !strings.Contains(f.message, "tries it again in") {
+		t.Fatalf("finding = %+v", f)
+	}
+	if res.RequeueAfter <= 0 || res.RequeueAfter > hostBackoffBase {
+		t.Fatalf("RequeueAfter = %s, want the host's wait", res.RequeueAfter)
 	}
 }
