@@ -167,7 +167,7 @@ func TestCredentialsDoNotFollowACrossHostRedirect(t *testing.T) {
 // backoff is over, by this server or any other on it.
 func TestReachabilitySkipsAHostInBackoff(t *testing.T) {
 	var requests atomic.Int32
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		requests.Add(1)
 		w.WriteHeader(http.StatusBadGateway)
 	}))
