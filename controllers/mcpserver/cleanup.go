@@ -7,11 +7,13 @@ import (
 
 	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
@@ -51,8 +53,8 @@ func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope)
 		return ctrl.Result{}, err
 	}
 	if secret != nil {
-		if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("deleting OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		if err := r.deleteClientSecret(ctx, secret); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 	server.Status.OAuth2 = nil
@@ -85,7 +87,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 			done = "deleted its registration and removed"
 		}
 	}
-	n, err := r.deleteTokenSecrets(ctx, server)
+	n, err := r.deleteTokenSecrets(ctx, server, cl)
 	if err != nil {
 		return err
 	}
@@ -100,19 +102,35 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	return nil
 }
 
-// deleteTokenSecrets removes every user's token Secret of the server. They
-// are listed from the API server (the manager does not cache Secrets).
-func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPServer) (int, error) {
+// revokeBudget bounds the RFC 7009 revocations one retirement sends: past
+// it, the remaining users' Secrets are deleted without revoking, so a slow
+// revocation endpoint cannot hold the reconcile.
+const revokeBudget = 30 * time.Second
+
+// deleteTokenSecrets removes every user's token Secret of the server, after
+// revoking its tokens (RFC 7009) with cl, the client they were issued to,
+// where the authorization server advertises revocation. They are listed
+// from the API server (the manager does not cache Secrets).
+func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client) (int, error) {
 	list := &corev1.SecretList{}
 	if err := r.APIReader.List(ctx, list, client.InNamespace(server.Namespace),
 		client.MatchingLabels{mcpv1.LabelServer: server.Name}); err != nil {
 		return 0, fmt.Errorf("listing token Secrets of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
+	revoke := revocationConfig(server, cl)
+	revokeCtx, cancel := context.WithTimeout(ctx, revokeBudget)
+	defer cancel()
 	n := 0
 	for i := range list.Items {
 		secret := &list.Items[i]
 		if secret.Type != mcpv1.SecretTypeUserToken {
 			continue
+		}
+		if revoke != nil && revokeCtx.Err() == nil {
+			rec := tokensecret.Read(secret)
+			if err := oauth.RevokeGrant(revokeCtx, r.HTTPClient, *revoke, rec.RefreshToken, rec.AccessToken); err != nil {
+				ctrl.LoggerFrom(ctx).Info("Revoking a user's tokens failed; deleting them anyway", "secret", secret.Name, "reason", redact.Error(err))
+			}
 		}
 		if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
 			return n, fmt.Errorf("deleting token Secret %s/%s: %w", secret.Namespace, secret.Name, err)
@@ -122,21 +140,71 @@ func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPSe
 	return n, nil
 }
 
-// deleteRegistrationOnDelete deletes the server's registration (RFC 7592)
-// before the finalizer is released. Transient failures are retried with
-// backoff for deleteRetryWindow after the deletion began; then, or at once
-// for a permanent failure, a Warning event names the client to delete by
-// hand and the MCPServer is let go.
-func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcpv1.MCPServer) error {
+// revocationConfig is how tokens issued to cl are revoked: at the
+// revocation endpoint in status, only when status is about cl's issuer (a
+// token is never sent to another authorization server); nil when there is
+// none.
+func revocationConfig(server *mcpv1.MCPServer, cl *oauth.Client) *oauth.FlowConfig {
+	st := server.Status.OAuth2
+	if cl == nil || st == nil || st.RevocationEndpoint == "" || st.Issuer != cl.Issuer {
+		return nil
+	}
+	return &oauth.FlowConfig{Client: *cl, Endpoint: oauth.Endpoint{Issuer: st.Issuer, RevocationEndpoint: st.RevocationEndpoint}}
+}
+
+// cleanUpOnDelete ends the server's OAuth life before its finalizer is
+// released, in every deletion mode: the registration is deleted (RFC 7592),
+// users' tokens are revoked (RFC 7009) and their Secrets deleted, and the
+// client Secret, which its own finalizer kept readable even when garbage
+// collection (foreground, namespace deletion) or orphaning got to it
+// first, is deleted last.
+func (r *Reconciler) cleanUpOnDelete(ctx context.Context, server *mcpv1.MCPServer) error {
 	secret, err := r.getClientSecret(ctx, server)
-	if err != nil || secret == nil || !ownClientSecret(secret, server) {
+	if err != nil {
 		return err
 	}
-	cl := serverconfig.ClientFromSecret(secret)
+	var cl *oauth.Client
+	if secret != nil && ownClientSecret(secret, server) {
+		c := serverconfig.ClientFromSecret(secret)
+		cl = &c
+		if err := r.deleteRegistrationOnDelete(ctx, server, cl); err != nil {
+			return err
+		}
+	}
+	if _, err := r.deleteTokenSecrets(ctx, server, cl); err != nil {
+		return err
+	}
+	if cl != nil {
+		return r.deleteClientSecret(ctx, secret)
+	}
+	return nil
+}
+
+// deleteClientSecret releases the client Secret's finalizer and deletes it.
+func (r *Reconciler) deleteClientSecret(ctx context.Context, secret *corev1.Secret) error {
+	if controllerutil.ContainsFinalizer(secret, mcpv1.Finalizer) {
+		patch := client.MergeFrom(secret.DeepCopy())
+		controllerutil.RemoveFinalizer(secret, mcpv1.Finalizer)
+		if err := r.Patch(ctx, secret, patch); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("releasing OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		}
+	}
+	if err := r.Delete(ctx, secret); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	return nil
+}
+
+// deleteRegistrationOnDelete deletes cl's registration (RFC 7592) before
+// the finalizer is released. Transient failures are retried with backoff
+// for deleteRetryWindow after the deletion began; then, or at once for a
+// permanent failure, a Warning event names the client to delete by hand
+// and the MCPServer is let go.
+func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client) error {
 	if cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
 		return nil
 	}
-	err = oauth.DeleteRegistration(ctx, r.HTTPClient, &cl)
+	err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl)
 	if err == nil {
 		r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonRegistrationDeleted, mcpv1.EventReasonRegistrationDeleted, fmt.Sprintf(
 			"Deleted the registration of client %s at %s", cl.ClientID, redact.URL(cl.RegistrationClientURI)))

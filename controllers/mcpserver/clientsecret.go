@@ -37,6 +37,14 @@ func (r *Reconciler) loadClientSecret(ctx context.Context, run *oauth2Run) error
 			secret.Namespace, secret.Name, mcpv1.SecretTypeOAuth2Client)
 	}
 	cl := serverconfig.ClientFromSecret(secret)
+	if !secret.DeletionTimestamp.IsZero() {
+		// Someone deleted the client Secret: that asks for a new client. The
+		// old one is retired while its credentials can still be read.
+		if err := r.retireClient(ctx, server, &cl, "its client Secret was deleted"); err != nil {
+			return err
+		}
+		return r.deleteClientSecret(ctx, secret)
+	}
 	run.secret, run.current = secret, &cl
 	run.currentRedirect = string(secret.Data[mcpv1.ClientKeyRedirectURI])
 	return nil
@@ -57,8 +65,15 @@ func (r *Reconciler) getClientSecret(ctx context.Context, server *mcpv1.MCPServe
 }
 
 // ownClientSecret: our type and controlled by this very MCPServer (UID).
+// While the server is being deleted, a Secret with the operator's finalizer
+// and the server's label is ours too: orphan deletion strips the owner
+// reference before the finalizer runs.
 func ownClientSecret(secret *corev1.Secret, server *mcpv1.MCPServer) bool {
-	return secret.Type == mcpv1.SecretTypeOAuth2Client && metav1.IsControlledBy(secret, server)
+	if secret.Type != mcpv1.SecretTypeOAuth2Client {
+		return false
+	}
+	return metav1.IsControlledBy(secret, server) || (!server.DeletionTimestamp.IsZero() &&
+		controllerutil.ContainsFinalizer(secret, mcpv1.Finalizer) && secret.Labels[mcpv1.LabelServer] == server.Name)
 }
 
 // writeClientSecret stores the client in <name>-oauth2-client, for every
@@ -67,7 +82,8 @@ func ownClientSecret(secret *corev1.Secret, server *mcpv1.MCPServer) bool {
 // failed write does not leave an orphaned registration behind.
 func (r *Reconciler) writeClientSecret(ctx context.Context, run *oauth2Run) error {
 	data := serverconfig.ClientSecretData(run.client, run.redirectURI)
-	if run.secret != nil && maps.EqualFunc(run.secret.Data, data, bytes.Equal) {
+	if run.secret != nil && maps.EqualFunc(run.secret.Data, data, bytes.Equal) &&
+		controllerutil.ContainsFinalizer(run.secret, mcpv1.Finalizer) {
 		return nil
 	}
 	err := r.storeClientSecret(ctx, run.server, run.secret, data)
@@ -99,6 +115,9 @@ func (r *Reconciler) storeClientSecret(ctx context.Context, server *mcpv1.MCPSer
 	if secret.Labels == nil {
 		secret.Labels = map[string]string{}
 	}
+	// The finalizer keeps the Secret readable until the MCPServer's own
+	// cleanup has used it, whatever deletes it first.
+	controllerutil.AddFinalizer(secret, mcpv1.Finalizer)
 	secret.Labels[mcpv1.LabelManagedBy] = mcpv1.ManagedByValue
 	secret.Labels[mcpv1.LabelServer] = server.Name
 	secret.Type = mcpv1.SecretTypeOAuth2Client

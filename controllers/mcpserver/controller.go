@@ -142,7 +142,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, server *mcpv1.MCPServe
 	if !controllerutil.ContainsFinalizer(server, mcpv1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if err := r.deleteRegistrationOnDelete(ctx, server); err != nil {
+	if err := r.cleanUpOnDelete(ctx, server); err != nil {
 		return ctrl.Result{}, err
 	}
 	patch := client.MergeFrom(server.DeepCopy())

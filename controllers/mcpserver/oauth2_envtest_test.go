@@ -292,6 +292,45 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(fake.RegisteredClientCount()).To(Equal(0))
 	})
 
+	It("deletes the registration even when the client Secret is deleted first, as garbage collection does", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "gc-first", fake.MCPURL())
+		waitReady(server)
+		secret := clientSecret(ns, "gc-first")
+		Expect(secret.Finalizers).To(ContainElement(mcpv1.Finalizer))
+
+		Expect(k8sClient.Delete(ctx, secret)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, server)).To(Succeed())
+		expectGone(server)
+		expectGone(secret)
+		Expect(fake.RegisteredClientCount()).To(BeZero(), "a registration was left behind at the authorization server")
+	})
+
+	It("revokes users' tokens and deletes every Secret it owned, also when the MCPServer is orphan-deleted", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "orphaned", fake.MCPURL())
+		waitReady(server)
+		tok, err := fake.IssueTokens(server.Status.OAuth2.ClientID)
+		Expect(err).NotTo(HaveOccurred())
+		token := fixture.TokenSecret(server, fixture.FakeGrant(fake, "alice", tok, time.Now()))
+		Expect(k8sClient.Create(ctx, token)).To(Succeed())
+		secret := clientSecret(ns, "orphaned")
+
+		// Orphan deletion: garbage collection strips the owner references.
+		for _, obj := range []client.Object{secret, token} {
+			patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+			obj.SetOwnerReferences(nil)
+			Expect(k8sClient.Patch(ctx, obj, patch)).To(Succeed())
+		}
+		Expect(k8sClient.Delete(ctx, server, client.PropagationPolicy(metav1.DeletePropagationOrphan))).To(Succeed())
+
+		expectGone(secret)
+		expectGone(token)
+		Expect(fake.Counters().RegistrationDelete).To(Equal(1))
+		Expect(fake.Counters().Revoke).To(BeNumerically(">=", 1))
+		Expect(fake.GrantAlive(tok.RefreshToken)).To(BeFalse(), "the user's grant is still alive at the authorization server")
+	})
+
 	It("reports an authorization server outage and recovers once it is healthy", func() {
 		fake := newFake(fakeauth.Options{})
 		fake.SetFault(fakeauth.Failing(503, fakeauth.EndpointMetadata))

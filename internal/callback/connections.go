@@ -143,12 +143,7 @@ func (s *Server) revoke(ctx context.Context, ns, name string, sec *corev1.Secret
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
 	rec := tokensecret.Read(sec)
-	for _, t := range []struct{ token, hint string }{
-		{rec.RefreshToken, "refresh_token"},
-		{rec.AccessToken, "access_token"},
-	} {
-		if err := oauth.Revoke(ctx, s.opts.HTTPClient, cfg, t.token, t.hint); err != nil {
-			log.Info("Revoking a token failed; deleting it anyway", "tokenType", t.hint, "reason", err.Error())
-		}
+	if err := oauth.RevokeGrant(ctx, s.opts.HTTPClient, cfg, rec.RefreshToken, rec.AccessToken); err != nil {
+		log.Info("Revoking the user's tokens failed; deleting them anyway", "reason", err.Error())
 	}
 }

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -41,4 +42,14 @@ func Revoke(ctx context.Context, c *http.Client, cfg FlowConfig, token, typeHint
 		te.Description = quoteUpstream(string(body), token, cfg.Client.ClientSecret)
 	}
 	return te
+}
+
+// RevokeGrant revokes a user's grant (RFC 7009): the refresh token first,
+// which ends the grant at most servers, then the access token. It does
+// nothing without a revocation endpoint. Errors are *TokenError, joined.
+func RevokeGrant(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken, accessToken string) error {
+	return errors.Join(
+		Revoke(ctx, c, cfg, refreshToken, "refresh_token"),
+		Revoke(ctx, c, cfg, accessToken, "access_token"),
+	)
 }
