@@ -81,6 +81,8 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 	}
 	log := ctrl.LoggerFrom(ctx)
 	switch {
+	case isStatic(server) && refusesPKCE(server, err):
+		return err
 	case isStatic(server):
 		log.V(1).Info("Discovery failed; the pre-registered client is used with the endpoints from spec",
 			"reason", oauth.ReasonOf(err), "error", redact.Error(err))
@@ -191,4 +193,18 @@ func (r *Reconciler) observeDiscovery(serverURL string, err error, now time.Time
 	case oauth.IsTransient(err) && errors.As(err, &oe) && oe.URL != "":
 		r.hosts.observe(oe.URL, true, now)
 	}
+}
+
+// refusesPKCE reports that discovery found the metadata of the authorization
+// server whose endpoints spec.auth.oauth2 names, and that it does not
+// support PKCE S256: a pre-registered client is held to PKCE like a
+// discovered one. An authorization server elsewhere does not count.
+func refusesPKCE(server *mcpv1.MCPServer, err error) bool {
+	var oe *oauth.Error
+	if !errors.As(err, &oe) || oe.Reason != oauth.ReasonPKCEUnsupported {
+		return false
+	}
+	o := server.Spec.Auth.OAuth2
+	at := originOf(oe.URL)
+	return at != "" && (at == originOf(o.AuthorizationURL) || at == originOf(o.TokenURL))
 }

@@ -101,6 +101,23 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(flow.Client.ClientSecret).To(Equal(static.Secret))
 	})
 
+	It("holds a pre-registered client's authorization server to PKCE S256 like a discovered one", func() {
+		fake := newFake(fakeauth.Options{DisableDCR: true})
+		fake.SetFault(fakeauth.Fault{NoPKCE: true})
+		static := fake.AddClient(fakeauth.Client{RedirectURIs: []string{mcpauth.RedirectURI(testConfig().CallbackURL, ns, "no-pkce")}})
+		ep := fake.Endpoints()
+		server := newOAuth2Server(ns, "no-pkce", fake.MCPURL())
+		server.Spec.Auth.OAuth2 = &mcpv1.OAuth2Auth{ClientID: static.ID, AuthorizationURL: ep.Authorization, TokenURL: ep.Token}
+		Expect(k8sClient.Create(ctx, server)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			c := authCondition(server)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(mcpv1.ReasonPKCEUnsupported))
+		}).Should(Succeed())
+	})
+
 	It("re-registers when the server moves to another authorization server, removing the old client and tokens", func() {
 		oldAS, newAS := newFake(fakeauth.Options{}), newFake(fakeauth.Options{})
 		server := createOAuth2Server(ns, "moving", oldAS.MCPURL())

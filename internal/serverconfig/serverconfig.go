@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mcp-operator/mcp-operator/internal/redact"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -81,8 +83,15 @@ func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (o
 		}
 		return oauth.FlowConfig{}, fmt.Errorf("reading OAuth client Secret %s: %w", key, err)
 	}
+	cl := ClientFromSecret(secret)
+	if cl.Issuer != "" && st.Issuer != "" && cl.Issuer != st.Issuer {
+		// Mid re-registration: the client belongs to another authorization
+		// server, and its credentials are never sent anywhere else.
+		return oauth.FlowConfig{}, fmt.Errorf("%w: the client in Secret %s was registered at %s, not at %s",
+			ErrNotConfigured, key, redact.URL(cl.Issuer), redact.URL(st.Issuer))
+	}
 	return oauth.FlowConfig{
-		Client: ClientFromSecret(secret),
+		Client: cl,
 		Endpoint: oauth.Endpoint{
 			Issuer:                st.Issuer,
 			AuthorizationEndpoint: st.AuthorizationEndpoint,

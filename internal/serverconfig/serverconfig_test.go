@@ -1,11 +1,19 @@
 package serverconfig
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
@@ -25,5 +33,40 @@ func TestClientSecretRoundTrip(t *testing.T) {
 	}
 	if _, ok := ClientSecretData(&oauth.Client{ClientID: "public"}, "")["client_secret"]; ok {
 		t.Fatal("an empty client secret must not be written")
+	}
+}
+
+// A client registered at one authorization server is never configured for
+// another: mid re-registration the status may already name the new one.
+func TestLoadRefusesAClientOfAnotherIssuer(t *testing.T) {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	server := &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s", Generation: 1},
+		Spec:       mcpv1.MCPServerSpec{Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}},
+		Status: mcpv1.MCPServerStatus{
+			OAuth2: &mcpv1.OAuth2Status{Issuer: "https://new-as.example.com", TokenEndpoint: "https://new-as.example.com/token",
+				ClientSecretName: mcpv1.ClientSecretName("s")},
+			Conditions: []metav1.Condition{{Type: mcpv1.ConditionAuthConfigured, Status: metav1.ConditionTrue, Reason: mcpv1.ReasonRegistered}},
+		},
+	}
+	for _, tc := range []struct {
+		issuer  string
+		wantErr bool
+	}{{"https://old-as.example.com", true}, {"https://new-as.example.com", false}, {"", false}} {
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: mcpv1.ClientSecretName("s")},
+			Data: ClientSecretData(&oauth.Client{ClientID: "c", ClientSecret: "sekrit", Issuer: tc.issuer}, "https://cb/callback/ns/s")}
+		c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(secret).Build()
+		cfg, err := Load(context.Background(), c, server)
+		if tc.wantErr {
+			if !errors.Is(err, ErrNotConfigured) || cfg.Client.ClientSecret != "" {
+				t.Fatalf("issuer %q: Load = %+v, %v; want ErrNotConfigured and no client", tc.issuer, cfg.Client, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Client.ClientID != "c" {
+			t.Fatalf("issuer %q: Load = %+v, %v", tc.issuer, cfg.Client, err)
+		}
 	}
 }
