@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/logsafe"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,6 +25,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/callback"
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 

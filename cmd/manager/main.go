@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/logsafe"
-
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -24,6 +22,7 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers"
 	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/webhooks"
 )

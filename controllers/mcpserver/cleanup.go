@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
-	"github.com/mcp-operator/mcp-operator/internal/redact"
-	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,8 +12,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 )
 
 // deleteRetryWindow bounds how long deletion waits for the authorization

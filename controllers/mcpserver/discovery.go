@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/redact"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +15,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 	"github.com/mcp-operator/mcp-operator/internal/stalled"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )

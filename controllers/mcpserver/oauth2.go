@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/redact"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,6 +12,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // oauth2Run is what one OAuth2 reconcile learns, phase by phase.

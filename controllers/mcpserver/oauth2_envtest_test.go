@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/test/logscan"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
@@ -37,6 +35,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 	"github.com/mcp-operator/mcp-operator/test/fixture"
+	"github.com/mcp-operator/mcp-operator/test/logscan"
 )
 
 var _ = Describe("OAuth2 auto-configuration", func() {

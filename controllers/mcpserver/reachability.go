@@ -10,14 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/redact"
-
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // probeTimeout bounds one reachability probe.

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/controllers/internal/event"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"

@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/mcp-operator/mcp-operator/test/logscan"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
@@ -15,6 +13,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+	"github.com/mcp-operator/mcp-operator/test/logscan"
 )
 
 // zapLevelAll enables every V-level.

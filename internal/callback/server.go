@@ -16,13 +16,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/logsafe"
-
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/mcp-operator/mcp-operator/internal/logsafe"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 

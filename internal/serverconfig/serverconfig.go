@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mcp-operator/mcp-operator/internal/redact"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -19,6 +17,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // ErrNotConfigured means the server has no usable OAuth configuration yet.

@@ -7,9 +7,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mcp-operator/mcp-operator/internal/redact"
-
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // Error is a failure only a person can fix (a missing Secret, a callback URL
