@@ -170,6 +170,13 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 		}
 		return nil, e
 	}
+	return clientFromRegistration(body, safe, requested, as.Issuer)
+}
+
+// clientFromRegistration decodes and checks a successful (200/201) DCR
+// answer, without I/O. requested is the token_endpoint_auth_method the
+// request asked for; issuer is the authorization server registered with.
+func clientFromRegistration(body []byte, safe, requested, issuer string) (*Client, error) {
 	var r dcrResponse
 	if err := json.Unmarshal(body, &r); err != nil || r.ClientID == "" {
 		return nil, &Error{Reason: ReasonRegistrationFailed, URL: safe,
@@ -182,7 +189,7 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 		Method:                  MethodDCR,
 		RegistrationAccessToken: r.RegistrationAccessToken,
 		RegistrationClientURI:   r.RegistrationClientURI,
-		Issuer:                  as.Issuer,
+		Issuer:                  issuer,
 	}
 	if n, err := r.ClientSecretExpiresAt.Float64(); err == nil && n > 0 {
 		cl.ClientSecretExpiresAt = time.Unix(int64(n), 0).UTC()
