@@ -173,6 +173,9 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 	return clientFromRegistration(body, safe, requested, as.Issuer)
 }
 
+// maxSecretExpiresAt is 10000-01-01T00:00:00Z in Unix seconds.
+const maxSecretExpiresAt = 253402300800
+
 // clientFromRegistration decodes and checks a successful (200/201) DCR
 // answer, without I/O. requested is the token_endpoint_auth_method the
 // request asked for; issuer is the authorization server registered with.
@@ -191,7 +194,10 @@ func clientFromRegistration(body []byte, safe, requested, issuer string) (*Clien
 		RegistrationClientURI:   r.RegistrationClientURI,
 		Issuer:                  issuer,
 	}
-	if n, err := r.ClientSecretExpiresAt.Float64(); err == nil && n > 0 {
+	// A number past the year 9999 is no instant (and int64(n) would wrap
+	// into the past, so the secret would look expired and the client be
+	// registered again at every reconcile): it counts as "never", like 0.
+	if n, err := r.ClientSecretExpiresAt.Float64(); err == nil && n > 0 && n < maxSecretExpiresAt {
 		cl.ClientSecretExpiresAt = time.Unix(int64(n), 0).UTC()
 	}
 	if cl.TokenEndpointAuthMethod == "" {
