@@ -222,7 +222,7 @@ func clientFromRegistration(body []byte, safe, requested, issuer string) (*Clien
 	default:
 		return nil, &Error{Reason: ReasonRegistrationFailed, URL: safe,
 			Message: fmt.Sprintf("dynamic client registration at %s registered token_endpoint_auth_method %q, which the operator does not implement (none, client_secret_basic, client_secret_post)",
-				safe, redact.Line(cl.TokenEndpointAuthMethod, 64))}
+				safe, upstreamCode(cl.TokenEndpointAuthMethod, cl.ClientSecret, cl.RegistrationAccessToken))}
 	}
 	return cl, nil
 }
