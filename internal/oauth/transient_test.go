@@ -19,10 +19,10 @@ func TestIsTransientClassifiesTransportFailures(t *testing.T) {
 	defer plain.Close()
 	var loop *httptest.Server
 	loop = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, loop.URL+r.URL.Path+"x", http.StatusFound)
+		http.Redirect(w, r, loop.URL+r.URL.Path+"x", http.StatusFound) //nolint:gosec // G710: a redirect loop to this test server is the point
 	}))
 	defer loop.Close()
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	}))
 	defer hang.Close()
