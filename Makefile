@@ -55,7 +55,7 @@ envtest: ## Build kube-apiserver and etcd from source (cached outside the repo; 
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet lint envtest conformance ## Run every test: the MCP conformance suite, then go test against a real kube-apiserver and etcd (go test's summary comes last).
+test: manifests generate vet lint fuzz envtest conformance ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (go test's summary comes last).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: conformance
@@ -68,6 +68,21 @@ BENCH_TIME ?= 1s
 .PHONY: bench
 bench: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op, allocs/op; well under 2 minutes.
 	go test -run '^$$' -bench . -benchmem -benchtime=$(BENCH_TIME) $(BENCH_PKGS)
+
+FUZZ_TIME ?= 3s
+
+# Every `func FuzzXxx(f *testing.F)` in a _test.go file, committed or not, as
+# "./pkg FuzzXxx" lines.
+FUZZ_TARGETS = git grep --untracked -E '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' -- '*_test.go' | \
+	sed -E 's|^(.*)/[^/]+:func (Fuzz[A-Za-z0-9_]+)\(.*|./\1 \2|' | sort
+
+.PHONY: fuzz
+fuzz: ## Run each Go fuzz target for FUZZ_TIME (default 3s), one after another (go test runs only one -fuzz target at a time); a longer run: make fuzz FUZZ_TIME=10m.
+	@targets="$$($(FUZZ_TARGETS))"; test -n "$$targets" || { echo "no fuzz targets found"; exit 1; }; \
+	while read -r pkg name; do \
+		echo "go test -run '^$$' -fuzz '^$$name$$' -fuzztime $(FUZZ_TIME) $$pkg"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) "$$pkg" </dev/null || exit 1; \
+	done <<< "$$targets"
 
 .PHONY: build
 build: ## Build the manager and callback binaries into bin/.

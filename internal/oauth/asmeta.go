@@ -99,18 +99,16 @@ func discoverAuthServer(ctx context.Context, c *http.Client, issuer string) (*Au
 		if status == fetchAbsent {
 			continue
 		}
-		if raw.Issuer != issuer {
+		md, err := authServerFromDocument(c, issuer, mdURL, &raw)
+		switch {
+		case ReasonOf(err) == ReasonIssuerMismatch:
 			// RFC 8414 §3.3: must not be used. Another candidate may still
 			// hold the right document.
 			if mismatch == nil {
-				mismatch = &Error{Reason: ReasonIssuerMismatch, URL: redact.URL(mdURL),
-					Message: fmt.Sprintf("authorization server metadata at %s has issuer %q, but it was looked up for issuer %q; they must be identical (RFC 8414 §3.3)",
-						redact.URL(mdURL), redact.Line(raw.Issuer, maxQuoted), redact.Line(issuer, maxQuoted))}
+				mismatch = err
 			}
 			continue
-		}
-		md := fromOAuthex(&raw, mdURL)
-		if err := validateAuthServer(c, md); err != nil {
+		case err != nil:
 			return nil, true, err
 		}
 		return md, true, nil
@@ -119,6 +117,23 @@ func discoverAuthServer(ctx context.Context, c *http.Client, issuer string) (*Au
 		return nil, true, mismatch
 	}
 	return nil, false, nil
+}
+
+// authServerFromDocument checks a decoded metadata document found at mdURL
+// for issuer, without I/O: its `issuer` must be identical to issuer (else an
+// IssuerMismatch *Error, the only error with that reason), then
+// validateAuthServer.
+func authServerFromDocument(c *http.Client, issuer, mdURL string, raw *oauthex.AuthServerMeta) (*AuthServerMetadata, error) {
+	if raw.Issuer != issuer {
+		return nil, &Error{Reason: ReasonIssuerMismatch, URL: redact.URL(mdURL),
+			Message: fmt.Sprintf("authorization server metadata at %s has issuer %q, but it was looked up for issuer %q; they must be identical (RFC 8414 §3.3)",
+				redact.URL(mdURL), redact.Line(raw.Issuer, maxQuoted), redact.Line(issuer, maxQuoted))}
+	}
+	md := fromOAuthex(raw, mdURL)
+	if err := validateAuthServer(c, md); err != nil {
+		return nil, err
+	}
+	return md, nil
 }
 
 func fromOAuthex(raw *oauthex.AuthServerMeta, mdURL string) *AuthServerMetadata {

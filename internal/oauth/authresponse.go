@@ -81,7 +81,9 @@ func ParseAuthorizationResponse(cfg FlowConfig, q url.Values, wantState string) 
 	if len(iss) > 0 {
 		first = iss[0]
 	}
-	if err := CheckIssuerParameter(cfg, first, present); err != nil {
+	// The iss quoted in a mismatch is upstream text: it must not carry the
+	// state or code into the message either.
+	if err := checkIssuer(cfg, first, present, wantState, q.Get("code")); err != nil {
 		return "", &AuthorizationResponseError{Kind: IssuerMismatch, Err: err}
 	}
 	if q.Has("error") {

@@ -54,12 +54,20 @@ func getMetadata(ctx context.Context, c *http.Client, kind RequestKind, rawURL s
 	if err != nil {
 		return fetchAbsent, err
 	}
+	return decodeMetadata(safe, resp.Header.Get("Content-Type"), body, v)
+}
+
+// decodeMetadata is getMetadata's decoding of a 200 answer, without I/O:
+// a body that is not JSON and does not claim to be (an HTML catch-all page)
+// is fetchAbsent, one that claims to be JSON and does not decode into v is
+// an error. safeURL names the document in the error.
+func decodeMetadata(safeURL, contentType string, body []byte, v any) (fetchStatus, error) {
 	if err := json.Unmarshal(body, v); err != nil {
-		if !claimsJSON(resp.Header.Get("Content-Type"), body) {
+		if !claimsJSON(contentType, body) {
 			return fetchAbsent, nil
 		}
-		return fetchAbsent, &Error{Reason: ReasonDiscoveryFailed, URL: safe,
-			Message: fmt.Sprintf("metadata at %s is not a valid JSON object (%s); fix the server's document", safe, redact.Line(err.Error(), maxQuoted))}
+		return fetchAbsent, &Error{Reason: ReasonDiscoveryFailed, URL: safeURL,
+			Message: fmt.Sprintf("metadata at %s is not a valid JSON object (%s); fix the server's document", safeURL, redact.Line(err.Error(), maxQuoted))}
 	}
 	return fetchFound, nil
 }

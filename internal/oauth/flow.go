@@ -95,6 +95,12 @@ func AuthCodeURL(cfg FlowConfig, state, verifier string) string {
 // (not even on its error parameters). When no issuer is known (pre-registered
 // endpoints without metadata) a present iss cannot be checked and is accepted.
 func CheckIssuerParameter(cfg FlowConfig, iss string, present bool) error {
+	return checkIssuer(cfg, iss, present)
+}
+
+// checkIssuer is CheckIssuerParameter; secrets (the response's state and
+// code) are redacted from the iss it quotes.
+func checkIssuer(cfg FlowConfig, iss string, present bool, secrets ...string) error {
 	want := cfg.Endpoint.Issuer
 	switch {
 	case cfg.Endpoint.ISSParameterSupported && !present:
@@ -104,7 +110,7 @@ func CheckIssuerParameter(cfg FlowConfig, iss string, present bool) error {
 		return nil
 	case present && iss != want:
 		return &Error{Reason: ReasonIssuerMismatch, URL: redact.URL(want),
-			Message: fmt.Sprintf("the authorization response comes from issuer %q, not from %s (RFC 9207 mix-up protection); the response was discarded", redact.Line(iss, maxQuoted), redact.URL(want))}
+			Message: fmt.Sprintf("the authorization response comes from issuer %q, not from %s (RFC 9207 mix-up protection); the response was discarded", quoteUpstream(iss, secrets...), redact.URL(want))}
 	}
 	return nil
 }

@@ -35,6 +35,14 @@ func fetchPRM(ctx context.Context, c *http.Client, prmURL, serverURL string, all
 	if err != nil || status == fetchAbsent {
 		return nil, status, err
 	}
+	if err := checkPRM(&prm, prmURL, serverURL, allowOrigin); err != nil {
+		return nil, fetchFound, err
+	}
+	return &prm, fetchFound, nil
+}
+
+// checkPRM is fetchPRM's validation of a decoded document, without I/O.
+func checkPRM(prm *oauthex.ProtectedResourceMetadata, prmURL, serverURL string, allowOrigin bool) error {
 	safe := redact.URL(prmURL)
 	ok := sameResource(prm.Resource, serverURL)
 	if !ok && allowOrigin {
@@ -43,15 +51,15 @@ func fetchPRM(ctx context.Context, c *http.Client, prmURL, serverURL string, all
 		}
 	}
 	if prm.Resource == "" || !ok {
-		return nil, fetchFound, &Error{Reason: ReasonResourceMismatch, URL: safe,
+		return &Error{Reason: ReasonResourceMismatch, URL: safe,
 			Message: fmt.Sprintf("protected resource metadata at %s is for resource %q, not for the MCP server URL %s (RFC 9728 §3.3); check spec.url",
 				safe, redact.Line(redact.URL(prm.Resource), maxQuoted), redact.URL(serverURL))}
 	}
 	if len(prm.AuthorizationServers) == 0 || prm.AuthorizationServers[0] == "" {
-		return nil, fetchFound, &Error{Reason: ReasonDiscoveryFailed, URL: safe,
+		return &Error{Reason: ReasonDiscoveryFailed, URL: safe,
 			Message: fmt.Sprintf("protected resource metadata at %s lists no authorization_servers; fix the server or set spec.auth.oauth2 manually", safe)}
 	}
-	return &prm, fetchFound, nil
+	return nil
 }
 
 // sameResource compares resource identifiers exactly, tolerating only a

@@ -170,6 +170,16 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 		}
 		return nil, e
 	}
+	return clientFromRegistration(body, safe, requested, as.Issuer)
+}
+
+// maxSecretExpiresAt is 10000-01-01T00:00:00Z in Unix seconds.
+const maxSecretExpiresAt = 253402300800
+
+// clientFromRegistration decodes and checks a successful (200/201) DCR
+// answer, without I/O. requested is the token_endpoint_auth_method the
+// request asked for; issuer is the authorization server registered with.
+func clientFromRegistration(body []byte, safe, requested, issuer string) (*Client, error) {
 	var r dcrResponse
 	if err := json.Unmarshal(body, &r); err != nil || r.ClientID == "" {
 		return nil, &Error{Reason: ReasonRegistrationFailed, URL: safe,
@@ -182,9 +192,12 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 		Method:                  MethodDCR,
 		RegistrationAccessToken: r.RegistrationAccessToken,
 		RegistrationClientURI:   r.RegistrationClientURI,
-		Issuer:                  as.Issuer,
+		Issuer:                  issuer,
 	}
-	if n, err := r.ClientSecretExpiresAt.Float64(); err == nil && n > 0 {
+	// A number past the year 9999 is no instant (and int64(n) would wrap
+	// into the past, so the secret would look expired and the client be
+	// registered again at every reconcile): it counts as "never", like 0.
+	if n, err := r.ClientSecretExpiresAt.Float64(); err == nil && n > 0 && n < maxSecretExpiresAt {
 		cl.ClientSecretExpiresAt = time.Unix(int64(n), 0).UTC()
 	}
 	if cl.TokenEndpointAuthMethod == "" {
@@ -209,7 +222,7 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 	default:
 		return nil, &Error{Reason: ReasonRegistrationFailed, URL: safe,
 			Message: fmt.Sprintf("dynamic client registration at %s registered token_endpoint_auth_method %q, which the operator does not implement (none, client_secret_basic, client_secret_post)",
-				safe, redact.Line(cl.TokenEndpointAuthMethod, 64))}
+				safe, upstreamCode(cl.TokenEndpointAuthMethod, cl.ClientSecret, cl.RegistrationAccessToken))}
 	}
 	return cl, nil
 }

@@ -175,7 +175,7 @@ func parseTokenResponse(resp *http.Response, safeURL string, secrets ...string) 
 	if decodeErr != nil {
 		return nil, &TokenError{URL: safeURL, StatusCode: resp.StatusCode, Description: "the response is not a valid token response (JSON expected)"}
 	}
-	tj.url = safeURL
+	tj.url, tj.status = safeURL, resp.StatusCode
 	return tj.token()
 }
 
@@ -189,7 +189,8 @@ type tokenJSON struct {
 	Error            string          `json:"error"`
 	ErrorDescription string          `json:"error_description"`
 
-	url string
+	url    string
+	status int // the 2xx the response came with
 }
 
 func (tj *tokenJSON) fromForm(body []byte) error {
@@ -207,7 +208,7 @@ func (tj *tokenJSON) fromForm(body []byte) error {
 
 func (tj *tokenJSON) token() (*Token, error) {
 	if tj.AccessToken == "" {
-		return nil, &TokenError{URL: tj.url, StatusCode: http.StatusOK, Description: "the response has no access_token"}
+		return nil, &TokenError{URL: tj.url, StatusCode: tj.status, Description: "the response has no access_token"}
 	}
 	t := &Token{AccessToken: tj.AccessToken, TokenType: tj.TokenType, RefreshToken: tj.RefreshToken,
 		Scopes: ParseScope(tj.Scope), IDToken: tj.IDToken}
