@@ -95,7 +95,7 @@ func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	r.states.set(req.NamespacedName, rec.State)
 	now := r.Clock.Now()
 	if act, wait := r.decide(secret, rec, now); act != actRefresh && act != actExpire {
-		return resultFor(act, wait), nil
+		return resultFor(act, wait), r.noteFloor(ctx, secret, rec)
 	}
 
 	// The cache may lag our own last write: decide again on a live read so
@@ -142,7 +142,42 @@ func (r *Refresher) decide(secret *corev1.Secret, rec tokensecret.Record, now ti
 // due is the token's scheduled refresh time, a pure function of the Secret
 // so a restarted manager rebuilds the same schedule.
 func (r *Refresher) due(secret *corev1.Secret, rec tokensecret.Record) time.Time {
+	due, _ := r.schedule(secret, rec)
+	return due
+}
+
+// schedule is due, and whether the floor (minRefreshInterval) set it.
+func (r *Refresher) schedule(secret *corev1.Secret, rec tokensecret.Record) (time.Time, bool) {
 	return dueAt(rec.IssuedAt, rec.Expiry, string(secret.UID)+"/"+rec.IssuedAt.UTC().Format(time.RFC3339))
+}
+
+// floorNote is the tokensecret.AnnotationRefreshFloored note the Secret's
+// token calls for: why its refresh waits for the floor, or "" when it is on
+// the normal schedule or not refreshed at all (decide schedules a refresh
+// only for an Active token with an access token, a refresh token and an
+// expiry).
+func (r *Refresher) floorNote(secret *corev1.Secret, rec tokensecret.Record) string {
+	if rec.State != tokensecret.StateActive || rec.AccessToken == "" || rec.RefreshToken == "" || rec.Expiry.IsZero() {
+		return ""
+	}
+	if _, floored := r.schedule(secret, rec); !floored {
+		return ""
+	}
+	return fmt.Sprintf("access token lifetime %s is too short for the refresh schedule: refreshed no sooner than %s after issue",
+		rec.Expiry.Sub(rec.IssuedAt), minRefreshInterval)
+}
+
+// noteFloor keeps the Secret's floor note in step with its token. It
+// writes only when the note changes (a new grant, or a new lifetime after a
+// refresh), not on every refresh of a token that stays floored.
+func (r *Refresher) noteFloor(ctx context.Context, secret *corev1.Secret, rec tokensecret.Record) error {
+	if r.floorNote(secret, rec) == rec.RefreshFloored {
+		return nil
+	}
+	_, err := r.writeSecret(ctx, secret, rec.GrantID, func(s *corev1.Secret) {
+		tokensecret.ApplyRefreshFloored(s, r.floorNote(s, tokensecret.Read(s))) // from the copy written: it may be fresher
+	})
+	return err
 }
 
 func resultFor(act action, wait time.Duration) ctrl.Result {

@@ -294,6 +294,58 @@ var _ = Describe("Token refresher", Ordered, func() {
 		}
 	})
 
+	It("refreshes a 1-second token at most once per 30 s, and says so on its Secret", func() {
+		rg := newRig(fakeauth.Options{AccessTokenTTL: time.Second}, false, nil)
+		rg.start()
+		rg.connect("alice")
+		floored := func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshFloored] }
+		const note = "access token lifetime 1s is too short for the refresh schedule: refreshed no sooner than 30s after issue"
+		Eventually(floored).Should(Equal(note))
+
+		// Five minutes, a second at a time: time enough, at each step, for
+		// a refresher that honours expires_in: 1 to refresh again.
+		start := rg.clock.Now()
+		for range 300 {
+			rg.clock.Step(time.Second)
+			issued, err := time.Parse(time.RFC3339, rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt])
+			Expect(err).NotTo(HaveOccurred())
+			if rg.clock.Now().Sub(issued) > 33*time.Second { // past the floor and its jitter: due for sure
+				Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
+					ShouldNot(Equal(issued.UTC().Format(time.RFC3339)))
+			} else {
+				time.Sleep(10 * time.Millisecond) // a refresh that is due would be sent now
+			}
+		}
+		sent := rg.forms.times()
+		Expect(len(sent)).To(BeNumerically("<=", 10), "%d refreshes in 5 minutes", len(sent))
+		Expect(len(sent)).To(BeNumerically(">=", 9), "the token is still refreshed, once per 30-33 s")
+		Expect(sent[0].Sub(start)).To(BeNumerically(">=", 30*time.Second))
+		for i := 1; i < len(sent); i++ {
+			Expect(sent[i].Sub(sent[i-1])).To(BeNumerically(">=", 30*time.Second), "refresh %d", i+1)
+		}
+		Expect(rg.fake.Counters().ReuseDetected).To(BeZero())
+		Expect(floored()).To(Equal(note), "the note stays while the tokens stay short")
+
+		// A token that lives long enough again loses the note.
+		s := rg.secret("alice")
+		issued, err := time.Parse(time.RFC3339, s.Annotations[tokensecret.AnnotationIssuedAt])
+		Expect(err).NotTo(HaveOccurred())
+		s.Data[mcpauth.KeyExpiry] = []byte(issued.Add(time.Hour).UTC().Format(time.RFC3339))
+		Expect(refresherAPI.c.Update(ctx, s)).To(Succeed())
+		Eventually(func() map[string]string { return rg.secret("alice").Annotations }).ShouldNot(HaveKey(tokensecret.AnnotationRefreshFloored))
+	})
+
+	It("keeps a 60-second token (the demo's) on its normal schedule, without a floor note", func() {
+		rg := newRig(fakeauth.Options{AccessTokenTTL: time.Minute}, false, nil)
+		rg.start()
+		first := rg.connect("alice")
+		rg.clock.Step(46 * time.Second) // due at 46.8-48 s
+		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(BeZero())
+		rg.clock.Step(2 * time.Second)
+		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
+		Expect(rg.secret("alice").Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshFloored))
+	})
+
 	It("refreshes 1,000 tokens ahead of expiry, each exactly once", func() {
 		const n = 1000
 		rg := newRig(fakeauth.Options{}, false, nil)

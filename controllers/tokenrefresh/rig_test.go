@@ -56,7 +56,8 @@ type rig struct {
 }
 
 func newRig(opts fakeauth.Options, omitResource bool, clientTweak func(*fakeauth.Client)) *rig {
-	rg := &rig{clock: clocktesting.NewFakeClock(time.Now().Truncate(time.Second)), forms: &formRecorder{}}
+	rg := &rig{clock: clocktesting.NewFakeClock(time.Now().Truncate(time.Second))}
+	rg.forms = &formRecorder{now: rg.clock.Now}
 	opts.Clock = rg.clock.Now
 	rg.fake = fakeauth.New(opts)
 	DeferCleanup(rg.fake.Close)
@@ -148,10 +149,13 @@ func (rg *rig) refreshToken(user string) string {
 	return string(rg.secret(user).Data[tokensecret.KeyRefreshToken])
 }
 
-// formRecorder keeps the form of every refresh_token request sent.
+// formRecorder keeps the form of every refresh_token request sent, and
+// when it was sent on the rig's clock.
 type formRecorder struct {
+	now   func() time.Time
 	mu    sync.Mutex
 	forms []url.Values
+	sent  []time.Time
 }
 
 func (f *formRecorder) wrap(next http.RoundTripper) http.RoundTripper {
@@ -162,6 +166,7 @@ func (f *formRecorder) wrap(next http.RoundTripper) http.RoundTripper {
 			if form, err := url.ParseQuery(string(body)); err == nil && form.Get("grant_type") == "refresh_token" {
 				f.mu.Lock()
 				f.forms = append(f.forms, form)
+				f.sent = append(f.sent, f.now())
 				f.mu.Unlock()
 			}
 		}
@@ -173,6 +178,13 @@ func (f *formRecorder) all() []url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]url.Values(nil), f.forms...)
+}
+
+// times are the rig-clock times the refresh requests were sent at.
+func (f *formRecorder) times() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.sent...)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -14,6 +14,14 @@ const (
 	// jitterFraction of the lead is the most jitter added: refreshes of
 	// tokens issued together spread out instead of arriving in one burst.
 	jitterFraction = 10 // 1/10 of the lead
+	// minRefreshInterval is the least time between a token's issue and its
+	// refresh (the floor). Without it an authorization server answering
+	// expires_in: 1 has every user's token refreshed every second, each a
+	// token request and a Secret write. 30 s bounds that to two of each per
+	// user per minute, and leaves every token living 39 s or more on its
+	// normal schedule: 78 % of its lifetime (the earliest jittered time) is
+	// past the floor. The demo's 60 s tokens are refreshed at 46.8-48 s.
+	minRefreshInterval = 30 * time.Second
 	// Transient failures back off exponentially from backoffBase to backoffCap.
 	backoffBase = 10 * time.Second
 	backoffCap  = 5 * time.Minute
@@ -22,16 +30,24 @@ const (
 // dueAt is when a token is refreshed: expiry minus the smaller of 10
 // minutes and 20 % of its lifetime, moved earlier by up to a tenth of that
 // lead. The jitter is a hash of seed (the Secret's UID and issue time), so a
-// restarted manager computes the same time. Because the lead is at most
-// 22 % of the lifetime, a freshly issued token is never already due and a
-// short-lived token cannot cause a refresh loop. Without an issue time the
+// restarted manager computes the same time. Without an issue time the
 // lifetime is unknown and the 10-minute cap applies.
-func dueAt(issuedAt, expiry time.Time, seed string) time.Time {
+//
+// With an issue time, a refresh is never due sooner than minRefreshInterval
+// after it: when the schedule could fall earlier (a lifetime under ~39 s,
+// or an expiry not after the issue time), the token is due at the floor
+// plus up to a tenth of it in jitter, and floored is true. Whether a token
+// is floored depends on its lifetime only, not on its jitter.
+func dueAt(issuedAt, expiry time.Time, seed string) (due time.Time, floored bool) {
 	lead := maxRefreshLead
 	if !issuedAt.IsZero() && expiry.After(issuedAt) {
 		lead = min(lead, expiry.Sub(issuedAt)/refreshLeadFraction)
 	}
-	return expiry.Add(-lead - seededJitter(lead/jitterFraction, seed))
+	span := lead / jitterFraction
+	if floor := issuedAt.Add(minRefreshInterval); !issuedAt.IsZero() && expiry.Add(-lead-span).Before(floor) {
+		return floor.Add(seededJitter(minRefreshInterval/jitterFraction, seed)), true
+	}
+	return expiry.Add(-lead - seededJitter(span, seed)), false
 }
 
 // seededJitter maps seed to a duration in [0, span).

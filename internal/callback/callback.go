@@ -19,9 +19,9 @@ func (s *Server) callback(q *request) (reply, error) {
 	ctx := q.Context()
 	ns, name := q.PathValue("namespace"), q.PathValue("name")
 	f, err := s.readFlow(q.Request, ns, name)
-	// Whatever happens next, this flow is over.
-	s.clearFlowCookie(q.header, ns, name)
 	if err != nil {
+		// A cookie that cannot be opened here can finish no sign-in.
+		s.clearFlowCookie(q.header, ns, name)
 		return reply{}, refuse(http.StatusBadRequest, resultBadFlow, err.Error())
 	}
 	q.user = f.User
@@ -30,10 +30,18 @@ func (s *Server) callback(q *request) (reply, error) {
 		return reply{}, err
 	}
 	cfg := srv.cfg
+	code, err := oauth.ParseAuthorizationResponse(cfg, q.URL.Query(), f.State)
+	if isStateMismatch(err) {
+		// Not this flow's response (a stray or forged request): the flow
+		// stays, so the authorization server's redirect still completes it.
+		return reply{}, responseRefused(err)
+	}
+	// The response carries this flow's state: whatever happens next, the
+	// flow is over.
+	s.clearFlowCookie(q.header, ns, name)
 	if cfg.Endpoint.Issuer != f.Issuer {
 		return reply{}, refuse(http.StatusConflict, resultRejected, "the server's authorization server changed during sign-in; start connecting again")
 	}
-	code, err := oauth.ParseAuthorizationResponse(cfg, q.URL.Query(), f.State)
 	if err != nil {
 		return reply{}, responseRefused(err)
 	}
@@ -63,6 +71,13 @@ func (s *Server) callback(q *request) (reply, error) {
 	return s.connected(f), nil
 }
 
+// isStateMismatch reports whether err is oauth.ParseAuthorizationResponse's
+// answer to a request whose state is not the flow's.
+func isStateMismatch(err error) bool {
+	var are *oauth.AuthorizationResponseError
+	return errors.As(err, &are) && are.Kind == oauth.StateMismatch
+}
+
 // responseRefused is the failure for an authorization response that
 // oauth.ParseAuthorizationResponse did not accept.
 func responseRefused(err error) *failure {
@@ -73,7 +88,7 @@ func responseRefused(err error) *failure {
 	switch {
 	case are.Kind == oauth.StateMismatch:
 		return &failure{status: http.StatusBadRequest, result: resultBadFlow, log: "Callback refused: state does not match the sign-in in progress",
-			msg: "the response does not belong to the sign-in in progress (state mismatch); start connecting again"}
+			msg: "the response does not belong to the sign-in in progress (state mismatch) and was ignored; that sign-in can still finish"}
 	case are.Kind == oauth.IssuerMismatch:
 		return &failure{status: http.StatusBadRequest, result: resultIssuerMismatch, log: "Callback refused: not from the expected authorization server",
 			msg: "the sign-in response did not come from the expected authorization server and was discarded; start connecting again"}

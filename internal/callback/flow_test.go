@@ -1,7 +1,10 @@
 package callback_test
 
 import (
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"time"
 
@@ -63,6 +66,50 @@ var _ = Describe("Connecting", func() {
 		Expect(c).To(HaveKeyWithValue("authType", "OAuth2"))
 		Expect(c).To(HaveKey("expiry"))
 		Expect(c["scopes"]).To(ConsistOf("mcp:read"))
+	})
+
+	It("keeps the sign-in through stray requests to the callback: only the flow's own response ends it", func() {
+		e := newEnv(setup{fake: withISS})
+		jar, err := cookiejar.New(nil)
+		Expect(err).NotTo(HaveOccurred())
+		// A browser: it keeps cookies, and deletes them when told to.
+		browser := &http.Client{Jar: jar, CheckRedirect: noFollow.CheckRedirect}
+		get := func(u string, header http.Header) response {
+			GinkgoHelper()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			Expect(err).NotTo(HaveOccurred())
+			for k, v := range header {
+				req.Header[k] = v
+			}
+			resp, err := browser.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return response{resp, string(b)}
+		}
+		callbackURL, err := url.Parse(mcpauth.RedirectURI(e.url, e.ns, e.name))
+		Expect(err).NotTo(HaveOccurred())
+		flowCookies := func() []*http.Cookie { return jar.Cookies(callbackURL) }
+
+		r := get(e.connectURL(""), asUser("alice"))
+		Expect(r.StatusCode).To(Equal(http.StatusFound), r.body)
+		authURL, err := url.Parse(r.Header.Get("Location"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(flowCookies()).To(HaveLen(1))
+
+		for _, stray := range []string{"", "?state=forged&code=x", "?error=access_denied"} {
+			r := get(callbackURL.String()+stray, nil)
+			Expect(r.StatusCode).To(Equal(http.StatusBadRequest), stray)
+			Expect(r.body).To(ContainSubstring("state mismatch"), stray)
+			Expect(flowCookies()).To(HaveLen(1), "the stray request %q ended the sign-in", stray)
+		}
+		Expect(e.fake.Counters().TokenCode).To(BeZero())
+
+		r = get(authorize(authURL).String(), nil)
+		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+		_, err = e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(flowCookies()).To(BeEmpty(), "the flow's own response ends it")
 	})
 
 	It("replaces the earlier grant on reconnect", func() {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,13 +21,24 @@ const flowCookieName = "mcp_operator_flow"
 // flowTTL is how long a user has to finish signing in.
 const flowTTL = 10 * time.Minute
 
-// maxCookieBytes keeps the cookie within what every browser stores.
+// maxCookieBytes keeps the cookie within what every browser stores: 4096
+// bytes for name, value and attributes (RFC 6265 §6.1); the name and the
+// attributes (a Path of up to 140 bytes, Max-Age, HttpOnly, Secure,
+// SameSite) take under 220.
 const maxCookieBytes = 3800
 
 // flow is one authorization-code flow in progress. It lives only inside the
 // sealed cookie: the callback takes the user from here, never from the query.
+//
+// Sealed, it is uvarint(len(User)) | User | the JSON of the other fields.
+// The user ID stays out of the JSON, whose escaping would make its size
+// depend on its characters (up to six bytes for one): outside it, an ID
+// costs its length, so every ID up to mcpauth.MaxUserIDBytes fits beside
+// the fixed fields at their largest (namespace and name of 63 characters)
+// and 504 bytes of issuer, scopes and return_to as JSON
+// (TestFlowCookieFitsTheLongestUserID).
 type flow struct {
-	User      string   `json:"u"`
+	User      string   `json:"-"`
 	Namespace string   `json:"ns"`
 	Name      string   `json:"n"`
 	Verifier  string   `json:"v"`
@@ -54,7 +66,9 @@ func newFlowSealer(secret []byte) (*flowSealer, error) {
 	if len(secret) < MinKeyBytes {
 		return nil, fmt.Errorf("the cookie key has %d bytes; at least %d random bytes are required", len(secret), MinKeyBytes)
 	}
-	key, err := hkdf.Key(sha256.New, secret, nil, "mcp-operator callback flow cookie v1", 32)
+	// v2: the user ID is sealed ahead of the JSON (v1 had it inside); a v1
+	// cookie reads as not valid.
+	key, err := hkdf.Key(sha256.New, secret, nil, "mcp-operator callback flow cookie v2", 32)
 	if err != nil {
 		return nil, fmt.Errorf("deriving the cookie key: %w", err)
 	}
@@ -70,16 +84,20 @@ func newFlowSealer(secret []byte) (*flowSealer, error) {
 }
 
 func (fs *flowSealer) seal(f flow) (string, error) {
-	plain, err := json.Marshal(f)
+	rest, err := json.Marshal(f)
 	if err != nil {
 		return "", fmt.Errorf("encoding the flow: %w", err)
 	}
+	plain := binary.AppendUvarint(nil, uint64(len(f.User)))
+	plain = append(append(plain, f.User...), rest...)
 	nonce := make([]byte, fs.aead.NonceSize())
 	_, _ = rand.Read(nonce)
 	out := fs.aead.Seal(nonce, nonce, plain, nil)
 	v := base64.RawURLEncoding.EncodeToString(out)
 	if len(v) > maxCookieBytes {
-		return "", errors.New("the sign-in request is too large (too many scopes or a long return_to)")
+		// The user ID is at most mcpauth.MaxUserIDBytes, which leaves the
+		// other fields their room: they overran it.
+		return "", errors.New("the sign-in request is too large (too many scopes, a long return_to or a long issuer)")
 	}
 	return v, nil
 }
@@ -94,10 +112,19 @@ func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, erro
 	if err != nil {
 		return flow{}, errFlowInvalid
 	}
-	var f flow
-	if err := json.Unmarshal(plain, &f); err != nil {
+	userLen, k := binary.Uvarint(plain)
+	if k <= 0 || userLen > maxCookieBytes { // no sealed value holds more
 		return flow{}, errFlowInvalid
 	}
+	end := k + int(userLen)
+	if end > len(plain) {
+		return flow{}, errFlowInvalid
+	}
+	var f flow
+	if err := json.Unmarshal(plain[end:], &f); err != nil {
+		return flow{}, errFlowInvalid
+	}
+	f.User = string(plain[k:end])
 	// The server is sealed in the flow: a cookie cannot be replayed against
 	// another server's callback.
 	if f.Namespace != namespace || f.Name != name {

@@ -1,14 +1,12 @@
 package callback
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
-
-// maxUserIDBytes bounds a user ID: it is stored in an annotation.
-const maxUserIDBytes = 4096
 
 // ticketSource says where a route accepts a ticket from.
 type ticketSource int
@@ -48,9 +46,13 @@ func (s *Server) userOf(r *http.Request, src ticketSource, server string) (strin
 	return "", unauthorized(http.StatusUnauthorized, "no signed-in user: send a connect ticket or come through the authenticating proxy")
 }
 
+// checkUserID refuses a user ID that could never connect: longer than
+// mcpauth.MaxUserIDBytes, it would not fit in the flow cookie. Every route
+// applies it, so such a user gets the same answer everywhere.
 func checkUserID(u string) (string, error) {
-	if len(u) > maxUserIDBytes {
-		return "", unauthorized(http.StatusUnauthorized, "the user ID is too long")
+	if len(u) > mcpauth.MaxUserIDBytes {
+		return "", unauthorized(http.StatusUnauthorized, fmt.Sprintf(
+			"the user ID is %d bytes long; at most %d bytes fit in the sign-in cookie", len(u), mcpauth.MaxUserIDBytes))
 	}
 	return u, nil
 }

@@ -1,6 +1,7 @@
 package callback_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -278,6 +279,47 @@ var _ = Describe("Who the user is", func() {
 			Expect(r.StatusCode).To(Equal(http.StatusUnauthorized))
 			Expect(r.Header.Get("Content-Type")).To(Equal("application/json"))
 			Expect(r.json()).To(HaveKey("error"))
+		}
+	})
+
+	It("connects a user ID of mcpauth.MaxUserIDBytes, and refuses one byte more naming the limit", func() {
+		e := newEnv(setup{})
+		// Characters JSON escapes (six bytes for <, & and >) and a two-byte
+		// one: they must not make an ID under the limit too large.
+		const chunk = `<a&"ü\>` // 8 bytes
+		longest := strings.Repeat(chunk, mcpauth.MaxUserIDBytes/len(chunk))
+		Expect(longest).To(HaveLen(mcpauth.MaxUserIDBytes))
+
+		By("the trusted header")
+		Expect(e.connect(longest, "").StatusCode).To(Equal(http.StatusOK))
+		sec, err := e.tokenSecret(longest)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sec.Annotations).To(HaveKeyWithValue(mcpv1.AnnotationUser, longest))
+		Expect(e.connectionOf(asUser(longest), e.name)).To(HaveKeyWithValue("connected", true))
+		tok, err := mcpauth.GetToken(ctx, k8sClient, e.ns, e.name, longest)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tok.AccessToken).To(Equal(string(sec.Data[mcpauth.KeyAccessToken])))
+
+		By("a ticket")
+		ticketUser := strings.Repeat("t", mcpauth.MaxUserIDBytes)
+		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: ticketUser})
+		Expect(err).NotTo(HaveOccurred())
+		authURL, cookie := e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		Expect(send(http.MethodGet, authorize(authURL).String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
+		_, err = e.tokenSecret(ticketUser)
+		Expect(err).NotTo(HaveOccurred())
+
+		By("one byte more, through either")
+		now := time.Now()
+		tooLong := ticket(jwt.MapClaims{"sub": ticketUser + "t", "aud": mcpauth.TicketAudience, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+		reason := fmt.Sprintf("the user ID is %d bytes long; at most %d bytes fit in the sign-in cookie", mcpauth.MaxUserIDBytes+1, mcpauth.MaxUserIDBytes)
+		for _, r := range []response{
+			send(http.MethodGet, e.connectURL(""), asUser(longest+"x")),
+			send(http.MethodGet, e.connectURL("ticket="+tooLong), nil),
+		} {
+			Expect(r.StatusCode).To(Equal(http.StatusUnauthorized), r.body)
+			Expect(r.json()).To(HaveKeyWithValue("error", reason))
+			Expect(r.Cookies()).To(BeEmpty())
 		}
 	})
 

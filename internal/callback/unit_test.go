@@ -2,7 +2,11 @@ package callback
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +20,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
+	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
 func TestFlowCookieSealing(t *testing.T) {
@@ -48,6 +54,53 @@ func TestFlowCookieSealing(t *testing.T) {
 	}
 	if _, err := newFlowSealer([]byte("short")); err == nil {
 		t.Error("a short cookie key was accepted")
+	}
+	// Authentic but malformed (only a key holder could make these): a user
+	// ID running past the end, a truncated length, no JSON after the user.
+	for _, plain := range []string{"\x64ab{}", "\x80", "\x01a"} {
+		nonce := make([]byte, fs.aead.NonceSize())
+		_, _ = rand.Read(nonce)
+		v := base64.RawURLEncoding.EncodeToString(fs.aead.Seal(nonce, nonce, []byte(plain), nil))
+		if _, err := fs.open(v, "chat", "github", now); !errors.Is(err, errFlowInvalid) {
+			t.Errorf("plaintext %q opened: %v", plain, err)
+		}
+	}
+}
+
+// TestFlowCookieFitsTheLongestUserID: a user ID of mcpauth.MaxUserIDBytes
+// made of the characters JSON escapes most seals beside the other fields
+// at their largest fixed sizes (namespace and name of 63 characters) and a
+// generous issuer, scope list and return_to, and comes back byte for byte.
+func TestFlowCookieFitsTheLongestUserID(t *testing.T) {
+	fs, err := newFlowSealer([]byte(strings.Repeat("k", MinKeyBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const escaped = "<&>\"\\\x00\u2028" // 9 bytes, 34 once escaped as JSON
+	user := strings.Repeat(escaped, mcpauth.MaxUserIDBytes/len(escaped)) + strings.Repeat("x", mcpauth.MaxUserIDBytes%len(escaped))
+	var scopes []string
+	for i := range 8 {
+		scopes = append(scopes, fmt.Sprintf("scope-%02d:%s", i, strings.Repeat("s", 11))) // 20 bytes each
+	}
+	now := time.Now()
+	f := flow{
+		User: user, Namespace: strings.Repeat("n", 63), Name: strings.Repeat("m", 63),
+		Verifier: oauth.NewVerifier(), State: oauth.NewState(),
+		Issuer:   "https://" + strings.Repeat("i", 92), // 100 bytes
+		Scopes:   scopes,
+		ReturnTo: "https://chat.example.com/" + strings.Repeat("r", 125), // 150 bytes
+		Expiry:   now.Add(flowTTL).Unix(),
+	}
+	sealed, err := fs.seal(f)
+	if err != nil {
+		t.Fatalf("a %d-byte user ID does not fit: %v", len(user), err)
+	}
+	got, err := fs.open(sealed, f.Namespace, f.Name, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.User != user || !reflect.DeepEqual(got, f) {
+		t.Error("the flow did not come back as sealed")
 	}
 }
 

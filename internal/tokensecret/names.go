@@ -51,6 +51,13 @@ const (
 	AnnotationRefreshFailures = "mcpoperator.io/refresh-failures"
 	// AnnotationRefreshBackoffUntil is when the refresher tries again (RFC 3339).
 	AnnotationRefreshBackoffUntil = "mcpoperator.io/refresh-backoff-until"
+	// AnnotationRefreshFloored says, in a short sentence, that the access
+	// token lives too briefly to be refreshed before it expires at the
+	// refresher's normal cadence, so its refresh was put off to the
+	// refresher's minimum interval after issue; the access token may be
+	// expired for part of each interval. Absent for tokens on the normal
+	// schedule. The refresher keeps it in step with the current token.
+	AnnotationRefreshFloored = "mcpoperator.io/refresh-floored"
 )
 
 // State of a per-user token, as recorded in AnnotationState.

@@ -38,6 +38,9 @@ type Record struct {
 	RefreshError        string
 	RefreshFailures     int
 	RefreshBackoffUntil time.Time // zero: no backoff
+	// RefreshFloored is why the refresh of this token was put off to the
+	// refresher's minimum interval; "" when it is on the normal schedule.
+	RefreshFloored string
 
 	badExpiry bool // an expiry is recorded but is not RFC 3339
 }
@@ -60,6 +63,7 @@ func Read(s *corev1.Secret) Record {
 		Resource:            string(d[KeyResource]),
 		RefreshError:        a[AnnotationRefreshError],
 		RefreshBackoffUntil: parseTime(a[AnnotationRefreshBackoffUntil]),
+		RefreshFloored:      a[AnnotationRefreshFloored],
 	}
 	if raw := string(d[KeyExpiry]); raw != "" {
 		rec.Expiry = parseTime(raw)

@@ -353,3 +353,41 @@ func TestClientInvalidSignal(t *testing.T) {
 		t.Errorf("clear patch = %v, want %v", ops, want)
 	}
 }
+
+func TestRefreshFlooredNote(t *testing.T) {
+	const why = "access token lifetime 1s is too short for the refresh schedule"
+	fresh := func() *corev1.Secret {
+		sec := &corev1.Secret{}
+		WriteGrant(sec, testServer(), grant("rt-1", t0.Add(time.Second)))
+		ApplyRefreshFloored(sec, why)
+		return sec
+	}
+	if got := Read(fresh()).RefreshFloored; got != why {
+		t.Fatalf("RefreshFloored = %q, want %q", got, why)
+	}
+
+	sec := fresh()
+	ApplyRefreshed(sec, Tokens{AccessToken: "at-2", RefreshToken: "rt-2", Expiry: t0.Add(2 * time.Second)}, t0.Add(time.Second))
+	ApplyBackoff(sec, "HTTP 503", 1, t0.Add(time.Minute))
+	if Read(sec).RefreshFloored != why {
+		t.Error("a refresh or a backoff dropped the note: every floored refresh would need a second write to restore it")
+	}
+	ApplyRefreshFloored(sec, "")
+	if _, ok := sec.Annotations[AnnotationRefreshFloored]; ok {
+		t.Error("an empty note did not remove the annotation")
+	}
+
+	for name, end := range map[string]func(*corev1.Secret){
+		"dead":      func(s *corev1.Secret) { ApplyDead(s, StateReauthorizationRequired, "invalid_grant") },
+		"expired":   ApplyExpired,
+		"reconnect": func(s *corev1.Secret) { WriteGrant(s, testServer(), grant("rt-3", t0.Add(time.Hour))) },
+	} {
+		sec := fresh()
+		end(sec)
+		if _, ok := sec.Annotations[AnnotationRefreshFloored]; ok {
+			t.Errorf("%s: the note outlived the token it was about", name)
+		}
+	}
+	ApplyRefreshFloored(&corev1.Secret{}, why) // a bare Secret must not panic
+	ApplyRefreshFloored(&corev1.Secret{}, "")
+}

@@ -100,18 +100,33 @@ func ApplyRefreshed(s *corev1.Secret, t Tokens, issuedAt time.Time) {
 
 // ApplyDead removes the tokens of a grant that can no longer be refreshed
 // and records the terminal state (StateReauthorizationRequired or
-// StateClientInvalid) and why; the user must connect again.
+// StateClientInvalid) and why; the user must connect again. Nothing is
+// refreshed any more, so no floor is noted.
 func ApplyDead(s *corev1.Secret, state State, reason string) {
 	delete(s.Data, KeyAccessToken)
 	delete(s.Data, KeyRefreshToken)
 	setAnnotation(s, AnnotationState, string(state))
 	clearFailure(s)
 	setAnnotation(s, AnnotationRefreshError, reason)
+	delete(s.Annotations, AnnotationRefreshFloored)
 }
 
 // ApplyExpired marks a token without a refresh token as expired.
 func ApplyExpired(s *corev1.Secret) {
 	setAnnotation(s, AnnotationState, string(StateExpired))
+	delete(s.Annotations, AnnotationRefreshFloored)
+}
+
+// ApplyRefreshFloored records why the token's refresh was put off to the
+// refresher's minimum interval (AnnotationRefreshFloored), or removes the
+// note when why is "". A refresh keeps the note: the refresher revises it
+// when the new token's lifetime calls for it.
+func ApplyRefreshFloored(s *corev1.Secret, why string) {
+	if why == "" {
+		delete(s.Annotations, AnnotationRefreshFloored)
+		return
+	}
+	setAnnotation(s, AnnotationRefreshFloored, why)
 }
 
 // ApplyBackoff records a transient refresh failure: why, how many in a row,

@@ -40,6 +40,16 @@ const (
 	StateClientInvalid = tokensecret.StateClientInvalid
 )
 
+// MaxUserIDBytes is the longest user ID, in bytes, that can connect. The
+// callback server seals the user ID into the sign-in cookie, and browsers
+// keep a cookie of about 4 KB at most (the callback server's flow cookie
+// value is held to 3800 bytes, room for 2822 bytes of flow): a 2048-byte ID
+// leaves the rest of the flow (namespace and name, PKCE verifier, state,
+// expiry, issuer, scopes, return_to) the room it needs, whatever the ID's
+// characters. The callback server refuses longer IDs on every route, naming
+// this limit, and MintTicket refuses to mint a ticket for one.
+const MaxUserIDBytes = 2048
+
 // UserHash is the hash of a user ID used in names and labels. Any user ID,
 // of any length and character set, maps to a valid label value.
 func UserHash(user string) string { return tokensecret.UserHash(user) }

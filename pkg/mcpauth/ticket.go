@@ -41,13 +41,17 @@ type ticketClaims struct {
 }
 
 // MintTicket returns an HS256 JWT with sub, aud = TicketAudience, iat, exp
-// and the optional srv claim, signed with key.
+// and the optional srv claim, signed with key. The user ID is at most
+// MaxUserIDBytes long.
 func MintTicket(key []byte, t Ticket) (string, error) {
 	if len(key) == 0 {
 		return "", errors.New("mcpauth: empty ticket key")
 	}
 	if t.User == "" {
 		return "", errors.New("mcpauth: ticket needs a user")
+	}
+	if len(t.User) > MaxUserIDBytes {
+		return "", fmt.Errorf("mcpauth: the user ID is %d bytes long; at most %d (MaxUserIDBytes) fit in the callback server's sign-in cookie", len(t.User), MaxUserIDBytes)
 	}
 	ttl := t.TTL
 	if ttl == 0 {

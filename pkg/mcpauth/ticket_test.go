@@ -2,6 +2,8 @@ package mcpauth
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +48,21 @@ func TestMintTicketRefusesBadInput(t *testing.T) {
 		if _, err := MintTicket(tc.key, tc.t); err == nil {
 			t.Errorf("%s: MintTicket succeeded", name)
 		}
+	}
+}
+
+func TestMintTicketCapsTheUserID(t *testing.T) {
+	longest := strings.Repeat("u", MaxUserIDBytes)
+	raw, err := MintTicket(testKey, Ticket{User: longest})
+	if err != nil {
+		t.Fatalf("a user ID of MaxUserIDBytes: %v", err)
+	}
+	if got, err := VerifyTicket(testKey, raw); err != nil || got.User != longest {
+		t.Errorf("VerifyTicket: user of %d bytes, %v", len(got.User), err)
+	}
+	_, err = MintTicket(testKey, Ticket{User: longest + "u"})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d bytes long; at most %d", MaxUserIDBytes+1, MaxUserIDBytes)) {
+		t.Errorf("a user ID one byte over MaxUserIDBytes: %v", err)
 	}
 }
 
