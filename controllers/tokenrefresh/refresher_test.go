@@ -70,7 +70,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
 		Eventually(rg.forms.all).Should(HaveLen(1))
 		Expect(rg.forms.all()[0]["resource"]).To(Equal([]string{rg.fake.MCPURL()}))
-		Expect(rg.forms.all()[0].Get("scope")).To(Equal("mcp:read mcp:tools"))
+		Expect(rg.forms.all()[0].Has("scope")).To(BeFalse(), "an omitted scope is the granted one (RFC 6749 §6)")
 		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshError] }).Should(BeEmpty())
 		rg.stop() // one refresher per API server, as leader election ensures in production
 
@@ -82,6 +82,33 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(optOut.forms.all()[0].Has("resource")).To(BeFalse())
 		Eventually(func() string { return optOut.secret("bob").Annotations[tokensecret.AnnotationIssuedAt] }).
 			Should(Equal(optOut.clock.Now().UTC().Format(time.RFC3339)))
+	})
+
+	It("refreshes what each user granted: step-up scopes are kept, partial consent is not exceeded", func() {
+		rg := newRig(fakeauth.Options{}, false, nil) // the server is configured for mcp:read mcp:tools
+		rg.start()
+		users := []struct {
+			name  string
+			first fakeauth.Tokens
+			want  string
+		}{
+			{"alice", rg.connectWith("alice", "mcp:read", "mcp:tools", "mcp:admin"), "mcp:read mcp:tools mcp:admin"}, // stepped up
+			{"bob", rg.connectWith("bob", "mcp:read"), "mcp:read"},                                                   // consented to part only
+		}
+		rg.clock.Step(cycle)
+		for _, u := range users {
+			Eventually(func() string { return rg.refreshToken(u.name) }).ShouldNot(Equal(u.first.RefreshToken), u.name)
+			s := rg.secret(u.name)
+			Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshError), u.name)
+			scope, live := rg.fake.AccessTokenScope(string(s.Data[mcpauth.KeyAccessToken]))
+			Expect(live).To(BeTrue(), u.name)
+			Expect(scope).To(Equal(u.want), "the scope of %s's refreshed access token", u.name)
+			Expect(string(s.Data[tokensecret.KeyScope])).To(Equal(u.want), u.name)
+		}
+		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
+		for _, f := range rg.forms.all() {
+			Expect(f.Has("scope")).To(BeFalse())
+		}
 	})
 
 	It("redeems once when a write conflict hits between refresh and persist", func() {

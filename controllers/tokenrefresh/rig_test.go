@@ -124,8 +124,12 @@ func (rg *rig) start() {
 
 // connect writes a token Secret as the callback server does, with fresh
 // tokens from the fake, issued now on the rig's clock.
-func (rg *rig) connect(user string) fakeauth.Tokens {
-	tok, err := rg.fake.IssueTokens(rg.clientID)
+func (rg *rig) connect(user string) fakeauth.Tokens { return rg.connectWith(user) }
+
+// connectWith is connect for a user who granted scopes (default: the
+// fake's), e.g. more after a step-up or fewer after partial consent.
+func (rg *rig) connectWith(user string, scopes ...string) fakeauth.Tokens {
+	tok, err := rg.fake.IssueTokens(rg.clientID, scopes...)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(refresherAPI.c.Create(ctx, rg.tokenSecret(user, tok))).To(Succeed())
 	return tok
