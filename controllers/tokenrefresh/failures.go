@@ -23,6 +23,8 @@ import (
 
 // refreshFailed records the outcome of a failed token request.
 //   - invalid_grant: the grant is dead; tokens removed, no more retries.
+//   - invalid_scope: the server no longer issues the scopes the user
+//     granted (a refresh asks for no others); as invalid_grant.
 //   - invalid_client: the MCPServer controller is told to register again;
 //     tokens removed (they belong to the dead client).
 //   - anything else: exponential backoff; the current access token is
@@ -35,6 +37,10 @@ func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec 
 		tokenRefreshTotal.WithLabelValues(refreshResultInvalidGrant).Inc()
 		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_grant", mcpv1.EventReasonReauthorizationRequired,
 			"The authorization server rejected the refresh token of user %s (invalid_grant): the user must connect again")
+	case isTokenErr && te.IsInvalidScope():
+		tokenRefreshTotal.WithLabelValues(refreshResultInvalidScope).Inc()
+		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_scope", mcpv1.EventReasonReauthorizationRequired,
+			"The authorization server no longer issues the scopes user %s granted (invalid_scope on a refresh that asked for no other scope): the user must connect again")
 	case isTokenErr && te.IsInvalidClient():
 		tokenRefreshTotal.WithLabelValues(refreshResultInvalidClient).Inc()
 		if perr := r.signalClientInvalid(ctx, server, clientID); perr != nil {

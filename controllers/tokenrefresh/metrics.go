@@ -15,6 +15,7 @@ const (
 	refreshResultSuccess        = "success"
 	refreshResultInvalidGrant   = "invalid_grant"
 	refreshResultInvalidClient  = "invalid_client"
+	refreshResultInvalidScope   = "invalid_scope"
 	refreshResultTransient      = "transient_error"
 	refreshResultError          = "error"
 	refreshResultDiscarded      = "discarded" // the user reconnected meanwhile

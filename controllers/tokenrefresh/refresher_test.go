@@ -226,6 +226,29 @@ var _ = Describe("Token refresher", Ordered, func() {
 		}, "300ms").Should(Equal(1))
 	})
 
+	It("marks a grant whose scopes the server no longer issues (invalid_scope) ReauthorizationRequired, without retrying", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		tok := rg.connect("alice")
+		rg.fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
+			fakeauth.EndpointToken: {Status: 400, Code: "invalid_scope"}}})
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "invalid_scope"))
+		Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshFailures))
+		Expect(s.Data).NotTo(HaveKey(tokensecret.KeyRefreshToken))
+		Expect(s.Data).NotTo(HaveKey(mcpauth.KeyAccessToken))
+		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElement(mcpv1.EventReasonReauthorizationRequired))
+		for _, e := range rg.events() {
+			Expect(e.Note).NotTo(ContainSubstring(tok.RefreshToken))
+		}
+		// No backoff retry: past what would be the first few retries, one request only.
+		rg.clock.Step(2 * time.Minute)
+		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(1))
+	})
+
 	It("signals invalid_client on the MCPServer and marks the token ClientInvalid", func() {
 		rg := newRig(fakeauth.Options{}, false, nil)
 		rg.start()
