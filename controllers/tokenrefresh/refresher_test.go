@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -247,6 +250,61 @@ var _ = Describe("Token refresher", Ordered, func() {
 		// No backoff retry: past what would be the first few retries, one request only.
 		rg.clock.Step(2 * time.Minute)
 		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(1))
+	})
+
+	It("sends a refresh token only to the token endpoint it came from: a changed static tokenURL gets none", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		ep := rg.fake.Endpoints()
+		// A pre-registered client with its endpoints in spec, whose discovery
+		// has just failed: status names no issuer (the Secret does).
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, st *mcpv1.OAuth2Status) {
+			o.ClientID, o.AuthorizationURL, o.TokenURL = rg.clientID, ep.Authorization, ep.Token
+			st.Issuer = ""
+		})
+		first := rg.connect("alice")
+		rg.start()
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
+		Eventually(func() string { return rg.refreshToken("alice") }).Should(And(Not(BeEmpty()), Not(Equal(first.RefreshToken))))
+		Expect(rg.secret("alice").Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
+		Expect(string(rg.secret("alice").Data[tokensecret.KeyTokenEndpoint])).To(Equal(ep.Token))
+		rg.stop()
+
+		// Another host, on loopback, notes every request that reaches it.
+		var reached atomic.Int32
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			reached.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+		}))
+		DeferCleanup(other.Close)
+		// tokenURL now names it; the authorization endpoint still matches the
+		// discovered server's, so the reconciler keeps that issuer in status.
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, st *mcpv1.OAuth2Status) {
+			o.TokenURL, st.TokenEndpoint, st.Issuer = other.URL+"/token", other.URL+"/token", ep.Issuer
+		})
+		held := rg.refreshToken("alice")
+		rg.start()
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
+		Expect(reached.Load()).To(BeZero(), "the new host received a token request")
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "TokenEndpointChanged"))
+		Expect(s.Data).NotTo(HaveKey(tokensecret.KeyRefreshToken))
+		Expect(rg.fake.GrantAlive(held)).To(BeTrue())
+		Expect(rg.fake.Counters().TokenRefresh).To(Equal(1))
+		Eventually(func() []string {
+			var notes []string
+			for _, e := range rg.events() {
+				if e.Reason == mcpv1.EventReasonReauthorizationRequired {
+					notes = append(notes, e.Note)
+				}
+			}
+			return notes
+		}).Should(ContainElement(And(ContainSubstring(ep.Token), ContainSubstring(other.URL+"/token"), Not(ContainSubstring(held)))))
+		Consistently(reached.Load, "300ms").Should(BeZero())
 	})
 
 	It("signals invalid_client on the MCPServer and marks the token ClientInvalid", func() {
