@@ -13,6 +13,8 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # kube-apiserver and etcd built from source (see hack/envtest-assets.sh).
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
+# node-oidc-provider and Node 22, installed by the oidc-provider target.
+OIDC_PROVIDER_DIR = $(shell hack/oidc-provider.sh installed)
 
 GO_TEST_FLAGS ?= -count=1
 
@@ -55,8 +57,12 @@ envtest: ## Build kube-apiserver and etcd from source (cached outside the repo; 
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet lint fuzz envtest conformance ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (go test's summary comes last).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $(GO_TEST_FLAGS) ./...
+test: manifests generate vet lint fuzz envtest conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd and a real node-oidc-provider (go test's summary comes last).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: oidc-provider
+oidc-provider: ## Install node-oidc-provider (pinned by test/oidcprovider/package-lock.json), the third-party authorization server of the tests, and Node 22 into a cache outside the repo.
+	@hack/oidc-provider.sh >/dev/null
 
 .PHONY: conformance
 conformance: ## Run the official MCP conformance suite (auth at both spec versions, draft auth, backcompat) against the OAuth client; installs Node 22 and the pinned suite into a cache outside the repo.

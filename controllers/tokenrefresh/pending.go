@@ -16,7 +16,9 @@ type pendingRefresh struct {
 	grantID  string
 	redeemed [32]byte // hash of the refresh token that was spent
 	token    *oauth.Token
-	issuedAt time.Time
+	// tokenEndpoint is where token came from.
+	tokenEndpoint string
+	issuedAt      time.Time
 }
 
 // pendingStore remembers refreshed tokens until they are written, so a
@@ -27,13 +29,14 @@ type pendingStore struct {
 	m  map[types.NamespacedName]pendingRefresh
 }
 
-func (p *pendingStore) put(key types.NamespacedName, rec tokensecret.Record, tok *oauth.Token, issuedAt time.Time) {
+func (p *pendingStore) put(key types.NamespacedName, rec tokensecret.Record, tok *oauth.Token, tokenEndpoint string, issuedAt time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.m == nil {
 		p.m = map[types.NamespacedName]pendingRefresh{}
 	}
-	p.m[key] = pendingRefresh{grantID: rec.GrantID, redeemed: sha256.Sum256([]byte(rec.RefreshToken)), token: tok, issuedAt: issuedAt}
+	p.m[key] = pendingRefresh{grantID: rec.GrantID, redeemed: sha256.Sum256([]byte(rec.RefreshToken)), token: tok,
+		tokenEndpoint: tokenEndpoint, issuedAt: issuedAt}
 }
 
 // get returns the pending refresh for key if the Secret still holds the

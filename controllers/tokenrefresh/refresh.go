@@ -33,7 +33,7 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 	defer cancel()
 
 	if p, ok := r.pending.get(key, rec); ok {
-		return r.persist(opCtx, live, rec, p.token, p.issuedAt)
+		return r.persist(opCtx, live, rec, p.token, p.tokenEndpoint, p.issuedAt)
 	}
 	server, cfg, err := r.flowConfig(ctx, live.Namespace, rec.Server)
 	if server == nil || err != nil {
@@ -42,6 +42,13 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 	if cfg == nil {
 		return r.transientFailure(ctx, live, rec, server, "ServerNotConfigured",
 			fmt.Errorf("MCPServer %s/%s has no usable OAuth2 configuration (see its AuthConfigured condition)", server.Namespace, server.Name), now)
+	}
+
+	if reason, why := unbound(rec, server, cfg); reason != "" {
+		tokenRefreshTotal.WithLabelValues(refreshResultUnbound).Inc()
+		return r.markDead(ctx, live, rec, mcpauth.StateReauthorizationRequired, reason, mcpv1.EventReasonReauthorizationRequired, fmt.Sprintf(
+			"The refresh token of user %s was not sent: %s, and a refresh token goes only to the token endpoint it was issued for; the user must connect again",
+			userHashOf(live), why))
 	}
 
 	tokenRefreshLag.Observe(max(now.Sub(r.due(live, rec)), 0).Seconds())
@@ -54,8 +61,8 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 	issuedAt := r.Clock.Now()
 	// From here the old refresh token may be spent: remember the new tokens
 	// until they are stored, so no retry ever redeems the old one again.
-	r.pending.put(key, rec, tok, issuedAt)
-	res, err := r.persist(opCtx, live, rec, tok, issuedAt)
+	r.pending.put(key, rec, tok, cfg.Endpoint.TokenEndpoint, issuedAt)
+	res, err := r.persist(opCtx, live, rec, tok, cfg.Endpoint.TokenEndpoint, issuedAt)
 	tokenRefreshDuration.Observe(time.Since(started).Seconds())
 	if err == nil && rec.RefreshFailures > 0 {
 		r.event(ctx, live, rec, corev1.EventTypeNormal, mcpv1.EventReasonTokenRefreshed,
@@ -64,14 +71,19 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 	return res, err
 }
 
-// persist writes refreshed tokens; a reconnect that happened meanwhile wins.
-func (r *Refresher) persist(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, tok *oauth.Token, issuedAt time.Time) (ctrl.Result, error) {
+// persist writes refreshed tokens, obtained at tokenEndpoint (which the
+// refresh token is bound to from then on); a reconnect that happened
+// meanwhile wins.
+func (r *Refresher) persist(ctx context.Context, live *corev1.Secret, rec tokensecret.Record, tok *oauth.Token, tokenEndpoint string, issuedAt time.Time) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(live)
 	refreshed := tokensecret.Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken, Scopes: tok.Scopes}
 	if tok.ExpiresIn > 0 {
 		refreshed.Expiry = issuedAt.Add(tok.ExpiresIn) // on the refresher's clock, not tok.Expiry's
 	}
-	written, err := r.writeSecret(ctx, live, rec.GrantID, func(s *corev1.Secret) { tokensecret.ApplyRefreshed(s, refreshed, issuedAt) })
+	written, err := r.writeSecret(ctx, live, rec.GrantID, func(s *corev1.Secret) {
+		tokensecret.ApplyRefreshed(s, refreshed, issuedAt)
+		tokensecret.ApplyTokenEndpoint(s, tokenEndpoint)
+	})
 	switch {
 	case err != nil:
 		tokenRefreshTotal.WithLabelValues(refreshResultPersistPending).Inc()

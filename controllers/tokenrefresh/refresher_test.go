@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -70,7 +73,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
 		Eventually(rg.forms.all).Should(HaveLen(1))
 		Expect(rg.forms.all()[0]["resource"]).To(Equal([]string{rg.fake.MCPURL()}))
-		Expect(rg.forms.all()[0].Get("scope")).To(Equal("mcp:read mcp:tools"))
+		Expect(rg.forms.all()[0].Has("scope")).To(BeFalse(), "an omitted scope is the granted one (RFC 6749 §6)")
 		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshError] }).Should(BeEmpty())
 		rg.stop() // one refresher per API server, as leader election ensures in production
 
@@ -82,6 +85,33 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(optOut.forms.all()[0].Has("resource")).To(BeFalse())
 		Eventually(func() string { return optOut.secret("bob").Annotations[tokensecret.AnnotationIssuedAt] }).
 			Should(Equal(optOut.clock.Now().UTC().Format(time.RFC3339)))
+	})
+
+	It("refreshes what each user granted: step-up scopes are kept, partial consent is not exceeded", func() {
+		rg := newRig(fakeauth.Options{}, false, nil) // the server is configured for mcp:read mcp:tools
+		rg.start()
+		users := []struct {
+			name  string
+			first fakeauth.Tokens
+			want  string
+		}{
+			{"alice", rg.connectWith("alice", "mcp:read", "mcp:tools", "mcp:admin"), "mcp:read mcp:tools mcp:admin"}, // stepped up
+			{"bob", rg.connectWith("bob", "mcp:read"), "mcp:read"},                                                   // consented to part only
+		}
+		rg.clock.Step(cycle)
+		for _, u := range users {
+			Eventually(func() string { return rg.refreshToken(u.name) }).ShouldNot(Equal(u.first.RefreshToken), u.name)
+			s := rg.secret(u.name)
+			Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshError), u.name)
+			scope, live := rg.fake.AccessTokenScope(string(s.Data[mcpauth.KeyAccessToken]))
+			Expect(live).To(BeTrue(), u.name)
+			Expect(scope).To(Equal(u.want), "the scope of %s's refreshed access token", u.name)
+			Expect(string(s.Data[tokensecret.KeyScope])).To(Equal(u.want), u.name)
+		}
+		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
+		for _, f := range rg.forms.all() {
+			Expect(f.Has("scope")).To(BeFalse())
+		}
 	})
 
 	It("redeems once when a write conflict hits between refresh and persist", func() {
@@ -197,6 +227,84 @@ var _ = Describe("Token refresher", Ordered, func() {
 			}
 			return spent
 		}, "300ms").Should(Equal(1))
+	})
+
+	It("marks a grant whose scopes the server no longer issues (invalid_scope) ReauthorizationRequired, without retrying", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		tok := rg.connect("alice")
+		rg.fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
+			fakeauth.EndpointToken: {Status: 400, Code: "invalid_scope"}}})
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "invalid_scope"))
+		Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshFailures))
+		Expect(s.Data).NotTo(HaveKey(tokensecret.KeyRefreshToken))
+		Expect(s.Data).NotTo(HaveKey(mcpauth.KeyAccessToken))
+		Eventually(func() []string { return rg.eventReasons() }).Should(ContainElement(mcpv1.EventReasonReauthorizationRequired))
+		for _, e := range rg.events() {
+			Expect(e.Note).NotTo(ContainSubstring(tok.RefreshToken))
+		}
+		// No backoff retry: past what would be the first few retries, one request only.
+		rg.clock.Step(2 * time.Minute)
+		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(1))
+	})
+
+	It("sends a refresh token only to the token endpoint it came from: a changed static tokenURL gets none", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		ep := rg.fake.Endpoints()
+		// A pre-registered client with its endpoints in spec, whose discovery
+		// has just failed: status names no issuer (the Secret does).
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, st *mcpv1.OAuth2Status) {
+			o.ClientID, o.AuthorizationURL, o.TokenURL = rg.clientID, ep.Authorization, ep.Token
+			st.Issuer = ""
+		})
+		first := rg.connect("alice")
+		rg.start()
+		rg.clock.Step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
+		Eventually(func() string { return rg.refreshToken("alice") }).Should(And(Not(BeEmpty()), Not(Equal(first.RefreshToken))))
+		Expect(rg.secret("alice").Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
+		Expect(string(rg.secret("alice").Data[tokensecret.KeyTokenEndpoint])).To(Equal(ep.Token))
+		rg.stop()
+
+		// Another host, on loopback, notes every request that reaches it.
+		var reached atomic.Int32
+		other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			reached.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
+		}))
+		DeferCleanup(other.Close)
+		// tokenURL now names it; the authorization endpoint still matches the
+		// discovered server's, so the reconciler keeps that issuer in status.
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, st *mcpv1.OAuth2Status) {
+			o.TokenURL, st.TokenEndpoint, st.Issuer = other.URL+"/token", other.URL+"/token", ep.Issuer
+		})
+		held := rg.refreshToken("alice")
+		rg.start()
+		rg.clock.Step(cycle)
+		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
+			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
+		Expect(reached.Load()).To(BeZero(), "the new host received a token request")
+		s := rg.secret("alice")
+		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "TokenEndpointChanged"))
+		Expect(s.Data).NotTo(HaveKey(tokensecret.KeyRefreshToken))
+		Expect(rg.fake.GrantAlive(held)).To(BeTrue())
+		Expect(rg.fake.Counters().TokenRefresh).To(Equal(1))
+		Eventually(func() []string {
+			var notes []string
+			for _, e := range rg.events() {
+				if e.Reason == mcpv1.EventReasonReauthorizationRequired {
+					notes = append(notes, e.Note)
+				}
+			}
+			return notes
+		}).Should(ContainElement(And(ContainSubstring(ep.Token), ContainSubstring(other.URL+"/token"), Not(ContainSubstring(held)))))
+		Consistently(reached.Load, "300ms").Should(BeZero())
 	})
 
 	It("signals invalid_client on the MCPServer and marks the token ClientInvalid", func() {

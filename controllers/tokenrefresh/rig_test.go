@@ -86,6 +86,21 @@ func newRig(opts fakeauth.Options, omitResource bool, clientTweak func(*fakeauth
 	return rg
 }
 
+// reconfigure changes the MCPServer's spec.auth.oauth2 and status.oauth2 as
+// the reconciler would after a spec change. Call it while the refresher is
+// stopped, so the next start reads the new configuration.
+func (rg *rig) reconfigure(change func(*mcpv1.OAuth2Auth, *mcpv1.OAuth2Status)) {
+	c := refresherAPI.c
+	srv := &mcpv1.MCPServer{}
+	Expect(c.Get(ctx, client.ObjectKeyFromObject(rg.server), srv)).To(Succeed())
+	spec, st := srv.Spec.Auth.OAuth2.DeepCopy(), srv.Status.OAuth2.DeepCopy()
+	change(spec, st)
+	srv.Spec.Auth.OAuth2 = spec
+	Expect(c.Update(ctx, srv)).To(Succeed())
+	srv.Status.OAuth2 = st
+	Expect(c.Status().Update(ctx, srv)).To(Succeed())
+}
+
 // start runs a manager with only the refresher, on the rig's clock.
 func (rg *rig) start() {
 	mgr, err := ctrl.NewManager(refresherAPI.cfg, ctrl.Options{
@@ -125,8 +140,12 @@ func (rg *rig) start() {
 
 // connect writes a token Secret as the callback server does, with fresh
 // tokens from the fake, issued now on the rig's clock.
-func (rg *rig) connect(user string) fakeauth.Tokens {
-	tok, err := rg.fake.IssueTokens(rg.clientID)
+func (rg *rig) connect(user string) fakeauth.Tokens { return rg.connectWith(user) }
+
+// connectWith is connect for a user who granted scopes (default: the
+// fake's), e.g. more after a step-up or fewer after partial consent.
+func (rg *rig) connectWith(user string, scopes ...string) fakeauth.Tokens {
+	tok, err := rg.fake.IssueTokens(rg.clientID, scopes...)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(refresherAPI.c.Create(ctx, rg.tokenSecret(user, tok))).To(Succeed())
 	return tok

@@ -56,6 +56,7 @@ var _ = Describe("Connecting", func() {
 		Expect(r.body).NotTo(ContainSubstring(string(sec.Data[mcpauth.KeyAccessToken])))
 		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
 		Expect(string(sec.Data[tokensecret.KeyIssuer])).To(Equal(e.fake.IssuerURL()))
+		Expect(string(sec.Data[tokensecret.KeyTokenEndpoint])).To(Equal(e.fake.Endpoints().Token), "the refresh token is bound to it")
 		Expect(string(sec.Data[mcpauth.KeyResource])).To(Equal(e.fake.MCPURL()))
 		_, err = time.Parse(time.RFC3339, string(sec.Data[mcpauth.KeyExpiry]))
 		Expect(err).NotTo(HaveOccurred())

@@ -9,11 +9,17 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
-// Refresh redeems a refresh token (RFC 6749 §6), sending the same scopes as
-// the original request and, when sendResource is set, the RFC 8707 resource
-// (x/oauth2 cannot add parameters to a refresh, hence this small request of
-// our own). Providers that reject resource on refresh (Entra ID) need
-// sendResource=false.
+// Refresh redeems a refresh token (RFC 6749 §6), sending, when sendResource
+// is set, the RFC 8707 resource (x/oauth2 cannot add parameters to a
+// refresh, hence this small request of our own). Providers that reject
+// resource on refresh (Entra ID) need sendResource=false.
+//
+// It sends no scope, whatever cfg.Scopes holds: an omitted scope is the
+// scope the user granted (RFC 6749 §6), which is what a refresh must keep.
+// cfg.Scopes are what the server is configured to ask for at authorization;
+// the user's grant can hold more (step-up) or fewer (partial consent), and
+// servers reject a refresh that names a scope its grant lacks (invalid_scope,
+// "refresh token missing requested scope" at node-oidc-provider).
 //
 // The returned Token is exactly what the server answered: RefreshToken is
 // empty when the server did not rotate it, and the caller then keeps the one
@@ -29,9 +35,6 @@ func Refresh(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken s
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
-	}
-	if s := JoinScopes(cfg.Scopes); s != "" {
-		form.Set("scope", s)
 	}
 	if sendResource && cfg.Resource != "" {
 		form.Set("resource", cfg.Resource)

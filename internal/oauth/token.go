@@ -82,6 +82,11 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // the user as needing to reconnect.
 func (e *TokenError) IsInvalidGrant() bool { return e.Code == "invalid_grant" }
 
+// IsInvalidScope reports a refresh refused for its scope. A refresh sends
+// none (the grant's, RFC 6749 §6), so the server no longer issues what the
+// user granted: stop retrying and mark the user as needing to reconnect.
+func (e *TokenError) IsInvalidScope() bool { return e.Code == "invalid_scope" }
+
 // IsInvalidClient reports that the client is unknown or its credentials are
 // wrong (for example a DCR client the server deleted); register again. A 401 without an
 // error code counts too (RFC 6749 §5.2).

@@ -29,6 +29,10 @@ const (
 	KeyScope        = "scope"  // space-separated
 	KeyIssuer       = "issuer"
 	KeyResource     = "resource"
+	// KeyTokenEndpoint is the token endpoint the refresh token is redeemed
+	// at: where the code was exchanged, then where the last refresh went.
+	// Absent in Secrets written before it was recorded.
+	KeyTokenEndpoint = "token_endpoint"
 )
 
 // Annotations of a token Secret (besides mcpv1.AnnotationUser, the raw user ID).

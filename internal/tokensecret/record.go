@@ -33,6 +33,8 @@ type Record struct {
 	Scopes   []string // nil when none
 	Issuer   string
 	Resource string
+	// TokenEndpoint the refresh token belongs to; "" when not recorded.
+	TokenEndpoint string
 
 	// The refresher's bookkeeping after failed refreshes.
 	RefreshError        string
@@ -61,6 +63,7 @@ func Read(s *corev1.Secret) Record {
 		Scopes:              parseScope(string(d[KeyScope])),
 		Issuer:              string(d[KeyIssuer]),
 		Resource:            string(d[KeyResource]),
+		TokenEndpoint:       string(d[KeyTokenEndpoint]),
 		RefreshError:        a[AnnotationRefreshError],
 		RefreshBackoffUntil: parseTime(a[AnnotationRefreshBackoffUntil]),
 		RefreshFloored:      a[AnnotationRefreshFloored],

@@ -26,7 +26,7 @@ func grant(refresh string, expiry time.Time) Grant {
 		User: "alice@example.com",
 		Tokens: Tokens{AccessToken: "at-1", TokenType: "Bearer", RefreshToken: refresh, Expiry: expiry,
 			Scopes: []string{"mcp:read", "", "mcp:tools", "mcp:read"}},
-		Issuer: "https://as.example.com", Resource: "https://mcp.example.com/mcp", IssuedAt: t0,
+		Issuer: "https://as.example.com", Resource: "https://mcp.example.com/mcp", TokenEndpoint: "https://as.example.com/token", IssuedAt: t0,
 	}
 }
 
@@ -72,6 +72,7 @@ func TestWriteGrantReadRoundTrip(t *testing.T) {
 				Server: "github", User: "alice@example.com", State: StateActive, GrantID: rec.GrantID, IssuedAt: t0,
 				AccessToken: "at-1", TokenType: "Bearer", RefreshToken: tc.refresh, Expiry: tc.expiry,
 				Scopes: []string{"mcp:read", "mcp:tools"}, Issuer: "https://as.example.com", Resource: "https://mcp.example.com/mcp",
+				TokenEndpoint: "https://as.example.com/token",
 			}
 			if rec.GrantID == "" {
 				t.Error("no grant ID written")
@@ -235,8 +236,8 @@ func TestApplyRefreshed(t *testing.T) {
 					t.Errorf("%s not cleared", k)
 				}
 			}
-			if rec.Issuer == "" || rec.Resource == "" {
-				t.Error("a refresh dropped the issuer or resource")
+			if rec.Issuer == "" || rec.Resource == "" || rec.TokenEndpoint == "" {
+				t.Error("a refresh dropped the issuer, resource or token endpoint")
 			}
 		})
 	}
@@ -287,6 +288,25 @@ func TestMutationsOnABareSecret(_ *testing.T) {
 	ApplyDead(&corev1.Secret{}, StateReauthorizationRequired, "x")
 	ApplyExpired(&corev1.Secret{})
 	ApplyRefreshed(&corev1.Secret{}, Tokens{AccessToken: "at"}, t0)
+	ApplyTokenEndpoint(&corev1.Secret{}, "https://as.example.com/token")
+}
+
+func TestApplyTokenEndpoint(t *testing.T) {
+	sec := &corev1.Secret{}
+	g := grant("rt-1", t0.Add(time.Hour))
+	g.TokenEndpoint = "" // written before token endpoints were recorded
+	WriteGrant(sec, testServer(), g)
+	if _, ok := sec.Data[KeyTokenEndpoint]; ok || Read(sec).TokenEndpoint != "" {
+		t.Fatalf("an unknown token endpoint was recorded: %q", sec.Data[KeyTokenEndpoint])
+	}
+	ApplyTokenEndpoint(sec, "https://as.example.com/oauth/token")
+	if got := Read(sec).TokenEndpoint; got != "https://as.example.com/oauth/token" {
+		t.Errorf("token endpoint %q after ApplyTokenEndpoint", got)
+	}
+	ApplyTokenEndpoint(sec, "")
+	if got := Read(sec).TokenEndpoint; got != "https://as.example.com/oauth/token" {
+		t.Errorf("an empty token endpoint replaced the recorded one: %q", got)
+	}
 }
 
 func TestBelongsTo(t *testing.T) {

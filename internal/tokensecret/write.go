@@ -31,7 +31,10 @@ type Grant struct {
 	Tokens   Tokens
 	Issuer   string // the authorization server that issued the tokens
 	Resource string // the RFC 8707 resource they are for
-	IssuedAt time.Time
+	// TokenEndpoint is where the code was exchanged: the only place the
+	// refresh token is ever sent.
+	TokenEndpoint string
+	IssuedAt      time.Time
 }
 
 // WriteGrant encodes g as user's token Secret for srv into sec, a new
@@ -66,6 +69,9 @@ func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
 	if !t.Expiry.IsZero() {
 		sec.Data[KeyExpiry] = []byte(formatTime(t.Expiry))
 	}
+	if g.TokenEndpoint != "" {
+		sec.Data[KeyTokenEndpoint] = []byte(g.TokenEndpoint)
+	}
 	sec.StringData = nil
 }
 
@@ -96,6 +102,19 @@ func ApplyRefreshed(s *corev1.Secret, t Tokens, issuedAt time.Time) {
 	setAnnotation(s, AnnotationIssuedAt, formatTime(issuedAt))
 	setAnnotation(s, AnnotationState, string(StateActive))
 	clearFailure(s)
+}
+
+// ApplyTokenEndpoint records the token endpoint a refresh went to, which
+// binds the refresh token from then on (see KeyTokenEndpoint); a Secret
+// written before token endpoints were recorded gets one at its first refresh.
+func ApplyTokenEndpoint(s *corev1.Secret, tokenEndpoint string) {
+	if tokenEndpoint == "" {
+		return
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	s.Data[KeyTokenEndpoint] = []byte(tokenEndpoint)
 }
 
 // ApplyDead removes the tokens of a grant that can no longer be refreshed

@@ -1,7 +1,8 @@
 // Package e2e runs the whole chain with the real binaries: the manager and
 // the callback server as processes (built with go build), a real
-// kube-apiserver and etcd, the fake OAuth authorization server and MCP server,
-// a headless browser and a chat pod's token lookup.
+// kube-apiserver and etcd, the fake OAuth authorization server and MCP server
+// and, as a second authorization server nobody here wrote, node-oidc-provider
+// (test/oidcprovider), a headless browser and a chat pod's token lookup.
 package e2e
 
 import (
@@ -128,7 +129,7 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	if !r.Failed() {
 		return
 	}
-	for _, name := range []string{"manager", "callback"} {
+	for _, name := range []string{"manager", "callback", "oidc-provider"} {
 		if data, err := os.ReadFile(filepath.Join(logDir(), name+".log")); err == nil {
 			const maxTail = 20000
 			if len(data) > maxTail {

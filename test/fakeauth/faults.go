@@ -27,6 +27,9 @@ type HTTPFault struct {
 	// Status, when non-zero, answers with this status and a JSON
 	// {"error":"server_error"} body instead of the real answer.
 	Status int
+	// Code replaces server_error as the error code of a Status answer, e.g.
+	// 400 invalid_scope.
+	Code string
 	// HTML makes the Status answer an HTML page, as a WAF, a proxy or a
 	// deploy in progress serves it.
 	HTML bool
@@ -147,9 +150,11 @@ func (s *Server) endpoint(e Endpoint, h http.HandlerFunc) http.Handler {
 			w.WriteHeader(hf.Status)
 			_, _ = w.Write([]byte("<!doctype html><title>Forbidden</title><h1>Request blocked</h1>"))
 		case hf.Status != 0:
-			writeJSON(w, hf.Status, map[string]string{
-				"error": "server_error", "error_description": "injected fault",
-			})
+			code := hf.Code
+			if code == "" {
+				code = "server_error"
+			}
+			writeJSON(w, hf.Status, map[string]string{"error": code, "error_description": "injected fault"})
 		case hf.Malformed:
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)

@@ -54,6 +54,11 @@ func TestHTTPFaults(t *testing.T) {
 	if got := s.Counters().TokenRefresh; got != 2 {
 		t.Errorf("faulted requests not counted: TokenRefresh=%d", got)
 	}
+	s.SetFault(Fault{HTTP: map[Endpoint]HTTPFault{EndpointToken: {Status: http.StatusBadRequest, Code: "invalid_scope", Times: 1}}})
+	if r, m := refresh(t, s, c, tok.RefreshToken); r.StatusCode != 400 || str(m, "error") != "invalid_scope" {
+		t.Errorf("faulted refresh with an error code: %d %v", r.StatusCode, m)
+	}
+	s.SetFault(Fault{})
 
 	s.SetFault(Failing(http.StatusBadGateway, EndpointMCP))
 	if r := mcpStatus(t, s, ""); r.StatusCode != http.StatusBadGateway {

@@ -112,6 +112,16 @@ func (s *Server) GrantAlive(tok string) bool {
 	return g != nil && !g.revoked
 }
 
+// AccessTokenScope is the scope a live access token was issued with; ok is
+// false when tok is unknown, expired or revoked.
+func (s *Server) AccessTokenScope(tok string) (scope string, ok bool) {
+	t, _, ok := s.accessTokenInfo(tok)
+	if !ok {
+		return "", false
+	}
+	return t.scope, true
+}
+
 // RevokeGrant kills the grant that issued tok, as when a user revokes the
 // app at the provider; refreshes then get invalid_grant.
 func (s *Server) RevokeGrant(tok string) bool {

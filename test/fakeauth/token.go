@@ -139,12 +139,14 @@ func (s *Server) refresh(c *client, r *http.Request) (Tokens, *oauthErr) {
 	if e := s.checkTokenResource(form["resource"], g.resource); e != nil {
 		return Tokens{}, e
 	}
+	// RFC 6749 §6: no scope means the grant's; a scope the grant lacks is
+	// refused, in node-oidc-provider's words.
 	scope := g.scope
 	if req := strings.Fields(form.Get("scope")); len(req) > 0 {
 		granted := strings.Fields(g.scope)
 		for _, sc := range req {
 			if !slices.Contains(granted, sc) {
-				return Tokens{}, badRequest("invalid_scope", "scope exceeds the grant")
+				return Tokens{}, badRequest("invalid_scope", "refresh token missing requested scope")
 			}
 		}
 		scope = strings.Join(req, " ")

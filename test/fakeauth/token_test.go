@@ -209,6 +209,27 @@ func TestRefreshVariants(t *testing.T) {
 			}
 		}
 	})
+	t.Run("no scope on refresh keeps the grant's; a scope the grant lacks is refused", func(t *testing.T) {
+		s := newServer(t, Options{})
+		c := registerClient(t, s, AuthNone)
+		m := codeFlow(t, s, c, url.Values{"scope": {"mcp:read mcp:admin"}}) // granted after a step-up
+		r, m := refresh(t, s, c, str(m, "refresh_token"))
+		if r.StatusCode != 200 || str(m, "scope") != "mcp:read mcp:admin" {
+			t.Fatalf("refresh without scope: %d %v", r.StatusCode, m)
+		}
+		if sc, ok := s.AccessTokenScope(str(m, "access_token")); !ok || sc != "mcp:read mcp:admin" {
+			t.Errorf("refreshed access token has scope %q (live %v), want the grant's", sc, ok)
+		}
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(m, "refresh_token")},
+			"resource": {s.MCPURL()}, "scope": {"mcp:read mcp:tools"}}
+		if r, e := tokenRequest(t, s, c, form); r.StatusCode != 400 || str(e, "error") != "invalid_scope" ||
+			str(e, "error_description") != "refresh token missing requested scope" {
+			t.Errorf("refresh asking for a scope never granted: %d %v", r.StatusCode, e)
+		}
+		if _, ok := s.AccessTokenScope("at-unknown"); ok {
+			t.Error("an unknown access token has a scope")
+		}
+	})
 	t.Run("refresh tokens need the grant type or offline_access", func(t *testing.T) {
 		s := newServer(t, Options{OfflineAccess: true})
 		c := registerClient(t, s, AuthNone)
