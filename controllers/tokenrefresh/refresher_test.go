@@ -45,7 +45,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		first := rg.connect("alice")
 		prev := first.RefreshToken
 		for i := 1; i <= 100; i++ {
-			rg.clock.Step(cycle)
+			rg.step(cycle)
 			Eventually(func() string { return rg.refreshToken("alice") }).WithPolling(5 * time.Millisecond).ShouldNot(Equal(prev))
 			prev = rg.refreshToken("alice")
 			Expect(rg.fake.Counters().TokenRefresh).To(Equal(i), "cycle %d", i)
@@ -69,7 +69,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg := newRig(fakeauth.Options{}, false, nil)
 		rg.start()
 		rg.connect("alice")
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
 		Eventually(rg.forms.all).Should(HaveLen(1))
 		Expect(rg.forms.all()[0]["resource"]).To(Equal([]string{rg.fake.MCPURL()}))
@@ -80,7 +80,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		optOut := newRig(fakeauth.Options{ResourceOptional: true}, true, nil)
 		optOut.start()
 		optOut.connect("bob")
-		optOut.clock.Step(cycle)
+		optOut.step(cycle)
 		Eventually(optOut.forms.all).Should(HaveLen(1))
 		Expect(optOut.forms.all()[0].Has("resource")).To(BeFalse())
 		Eventually(func() string { return optOut.secret("bob").Annotations[tokensecret.AnnotationIssuedAt] }).
@@ -98,7 +98,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 			{"alice", rg.connectWith("alice", "mcp:read", "mcp:tools", "mcp:admin"), "mcp:read mcp:tools mcp:admin"}, // stepped up
 			{"bob", rg.connectWith("bob", "mcp:read"), "mcp:read"},                                                   // consented to part only
 		}
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		for _, u := range users {
 			Eventually(func() string { return rg.refreshToken(u.name) }).ShouldNot(Equal(u.first.RefreshToken), u.name)
 			s := rg.secret(u.name)
@@ -132,7 +132,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		}
 		rg.start()
 		first := rg.connect("alice")
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
 		s := rg.secret("alice")
 		Expect(s.Annotations).To(HaveKeyWithValue("example.com/touched", "yes"))
@@ -140,7 +140,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(rg.fake.GrantAlive(rg.refreshToken("alice"))).To(BeTrue())
 
 		// The stored rotation is the live one: the next cycle works.
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(2))
 		Consistently(func() int { return rg.fake.Counters().ReuseDetected }, "300ms").Should(BeZero())
 		Expect(rg.fake.GrantAlive(first.AccessToken)).To(BeTrue())
@@ -174,7 +174,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.start()
 		rg.connect("alice")
 		connectGrant := rg.secret("alice").Annotations[tokensecret.AnnotationGrantID]
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
 		var grantID string
 		Eventually(reconnected).Should(Receive(&grantID))
@@ -185,7 +185,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(rg.fake.GrantAlive(reconnect.RefreshToken)).To(BeTrue())
 		Expect(rg.fake.Counters().TokenRefresh).To(Equal(1))
 
-		rg.clock.Step(cycle) // the reconnected grant is refreshed normally
+		rg.step(cycle) // the reconnected grant is refreshed normally
 		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(reconnect.RefreshToken))
 		Expect(rg.fake.Counters().ReuseDetected).To(BeZero())
 	})
@@ -197,7 +197,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.connect("bob")
 		Eventually(rg.connectedUsers).Should(Equal(int32(2)))
 		rg.fake.RevokeGrant(tok.RefreshToken)
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
 			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
 		s := rg.secret("alice")
@@ -215,9 +215,9 @@ var _ = Describe("Token refresher", Ordered, func() {
 
 		// No retry: later cycles refresh bob only.
 		before := rg.fake.Counters().TokenRefresh
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(BeNumerically(">", before))
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Consistently(func() int {
 			spent := 0
 			for _, f := range rg.forms.all() {
@@ -235,7 +235,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		tok := rg.connect("alice")
 		rg.fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
 			fakeauth.EndpointToken: {Status: 400, Code: "invalid_scope"}}})
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
 			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
 		s := rg.secret("alice")
@@ -248,7 +248,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 			Expect(e.Note).NotTo(ContainSubstring(tok.RefreshToken))
 		}
 		// No backoff retry: past what would be the first few retries, one request only.
-		rg.clock.Step(2 * time.Minute)
+		rg.step(2 * time.Minute)
 		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(1))
 	})
 
@@ -263,7 +263,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		})
 		first := rg.connect("alice")
 		rg.start()
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
 		Eventually(func() string { return rg.refreshToken("alice") }).Should(And(Not(BeEmpty()), Not(Equal(first.RefreshToken))))
 		Expect(rg.secret("alice").Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
@@ -286,7 +286,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		})
 		held := rg.refreshToken("alice")
 		rg.start()
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
 			Should(Equal(string(mcpauth.StateReauthorizationRequired)))
 		Expect(reached.Load()).To(BeZero(), "the new host received a token request")
@@ -312,7 +312,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.start()
 		rg.connect("alice")
 		rg.fake.RevokeClient(rg.clientID)
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
 			Should(Equal(string(mcpauth.StateClientInvalid)))
 		server := &mcpv1.MCPServer{}
@@ -327,19 +327,19 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.start()
 		first := rg.connect("alice")
 		rg.fake.SetFault(fakeauth.Failing(503, fakeauth.EndpointToken))
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshFailures] }).Should(Equal("1"))
 		s := rg.secret("alice")
 		Expect(s.Annotations).To(HaveKeyWithValue(tokensecret.AnnotationRefreshError, "server_error"))
 		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
 		Expect(string(s.Data[mcpauth.KeyAccessToken])).To(Equal(first.AccessToken))
 
-		rg.clock.Step(11 * time.Second) // first backoff is 10 s, then 20 s
+		rg.step(11 * time.Second) // first backoff is 10 s, then 20 s
 		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshFailures] }).Should(Equal("2"))
 		Expect(rg.fake.Counters().TokenRefresh).To(Equal(2))
 
 		rg.fake.SetFault(fakeauth.Fault{})
-		rg.clock.Step(21 * time.Second)
+		rg.step(21 * time.Second)
 		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
 		s = rg.secret("alice")
 		Expect(s.Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshFailures))
@@ -356,7 +356,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		first := rg.connect("alice")
 		rg.fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
 			fakeauth.EndpointToken: {Delay: 10 * time.Second}}})
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationRefreshError] }).Should(Equal("Timeout"))
 		s := rg.secret("alice")
 		Expect(s.Annotations).To(HaveKeyWithValue(mcpauth.AnnotationState, string(mcpauth.StateActive)))
@@ -369,10 +369,10 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.start()
 		tok := rg.connect("alice")
 		Expect(tok.RefreshToken).To(BeEmpty())
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Consistently(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }, "200ms").
 			Should(Equal(string(mcpauth.StateActive)))
-		rg.clock.Step(6 * time.Minute)
+		rg.step(6 * time.Minute)
 		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
 			Should(Equal(string(mcpauth.StateExpired)))
 		Expect(rg.fake.Counters().TokenRefresh).To(BeZero())
@@ -384,7 +384,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		for i := range 10 {
 			rg.connect(fmt.Sprintf("early-%d", i)) // 1 h tokens
 		}
-		rg.clock.Step(cycle)
+		rg.step(cycle)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(10))
 		for i := range 10 {
 			rg.connect(fmt.Sprintf("late-%d", i)) // issued at +55 min: due at about +1 h 45 min
@@ -392,7 +392,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg.stop() // the first manager's in-memory schedule is gone
 
 		rg.start() // a new manager rebuilds the schedule from the Secrets
-		rg.clock.Step(52 * time.Minute)
+		rg.step(52 * time.Minute)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(30))
 		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(Equal(30))
 		Expect(rg.fake.Counters().ReuseDetected).To(BeZero())
@@ -414,7 +414,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		// a refresher that honours expires_in: 1 to refresh again.
 		start := rg.clock.Now()
 		for range 300 {
-			rg.clock.Step(time.Second)
+			rg.step(time.Second)
 			issued, err := time.Parse(time.RFC3339, rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt])
 			Expect(err).NotTo(HaveOccurred())
 			if rg.clock.Now().Sub(issued) > 33*time.Second { // past the floor and its jitter: due for sure
@@ -447,9 +447,9 @@ var _ = Describe("Token refresher", Ordered, func() {
 		rg := newRig(fakeauth.Options{AccessTokenTTL: time.Minute}, false, nil)
 		rg.start()
 		first := rg.connect("alice")
-		rg.clock.Step(46 * time.Second) // due at 46.8-48 s
+		rg.step(46 * time.Second) // due at 46.8-48 s
 		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "300ms").Should(BeZero())
-		rg.clock.Step(2 * time.Second)
+		rg.step(2 * time.Second)
 		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
 		Expect(rg.secret("alice").Annotations).NotTo(HaveKey(tokensecret.AnnotationRefreshFloored))
 	})
@@ -478,7 +478,7 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Eventually(rg.connectedUsers).Should(Equal(int32(n)))
 
 		started := time.Now()
-		rg.clock.Step(cycle) // every token is due, none expired (expiry at +60 min)
+		rg.step(cycle) // every token is due, none expired (expiry at +60 min)
 		Eventually(func() int { return rg.fake.Counters().TokenRefresh }, "60s", "20ms").Should(Equal(n))
 		list := &corev1.SecretList{}
 		Eventually(func() int {

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
@@ -209,3 +210,33 @@ func (f *formRecorder) times() []time.Time {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// step moves the rig's fake clock once no refresh is in flight. A reconcile
+// that read the clock before the step and asked to be woken after it would
+// otherwise be scheduled a whole step late, and the spec would wait for a
+// refresh that only the next step brings.
+func (rg *rig) step(d time.Duration) {
+	GinkgoHelper()
+	Eventually(activeRefreshes).WithPolling(time.Millisecond).Should(BeZero())
+	rg.clock.Step(d)
+}
+
+// activeRefreshes is how many tokenrefresher reconciles run right now,
+// from controller-runtime's active-workers gauge.
+func activeRefreshes() float64 {
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_active_workers" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "tokenrefresher" {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
