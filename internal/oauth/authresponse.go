@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/url"
+
+	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
 // AuthorizationResponseKind says why an authorization response was not
@@ -31,11 +33,11 @@ const (
 type AuthorizationResponseError struct {
 	Kind AuthorizationResponseKind
 	// Code and Description are the error and error_description parameters
-	// as received (Denied only). They are upstream text: escape and
+	// (Denied only), with the request's state and any code replaced: a
+	// caller may log or show them. They are still upstream text: escape and
 	// truncate them before showing them anywhere.
 	Code, Description string
-	Err               error    // the cause (IssuerMismatch)
-	secrets           []string // redacted from Description in Error()
+	Err               error // the cause (IssuerMismatch)
 }
 
 func (e *AuthorizationResponseError) Error() string {
@@ -48,9 +50,9 @@ func (e *AuthorizationResponseError) Error() string {
 		}
 		return "the authorization response did not come from the expected authorization server (RFC 9207)"
 	case Denied:
-		msg := fmt.Sprintf("the authorization server refused the authorization: error=%q", upstreamCode(e.Code, e.secrets...))
+		msg := fmt.Sprintf("the authorization server refused the authorization: error=%q", upstreamCode(e.Code))
 		if e.Description != "" {
-			msg += ": " + quoteUpstream(e.Description, e.secrets...)
+			msg += ": " + quoteUpstream(e.Description)
 		}
 		return msg
 	default:
@@ -87,8 +89,9 @@ func ParseAuthorizationResponse(cfg FlowConfig, q url.Values, wantState string) 
 		return "", &AuthorizationResponseError{Kind: IssuerMismatch, Err: err}
 	}
 	if q.Has("error") {
-		return "", &AuthorizationResponseError{Kind: Denied, Code: q.Get("error"),
-			Description: q.Get("error_description"), secrets: []string{wantState, q.Get("code")}}
+		secrets := []string{wantState, q.Get("code")}
+		return "", &AuthorizationResponseError{Kind: Denied, Code: redact.Secrets(q.Get("error"), secrets...),
+			Description: redact.Secrets(q.Get("error_description"), secrets...)}
 	}
 	code := q.Get("code")
 	if code == "" {

@@ -85,3 +85,21 @@ func TestAuthorizationResponseErrorRedactsDescription(t *testing.T) {
 	mustContain(t, err.Error(), "invalid_request", "[redacted]")
 	mustNotContain(t, err.Error(), state, code)
 }
+
+// The callback server shows Code and Description on its error page and logs
+// them: the fields themselves carry neither the state nor the code, whatever
+// a provider echoes into them.
+func TestAuthorizationResponseErrorFieldsCarryNoStateOrCode(t *testing.T) {
+	const state, code = "state-value-123", "code-value-456"
+	q := url.Values{"error": {"denied " + state}, "state": {state}, "code": {code},
+		"error_description": {"bad request state=" + state + " code=" + code}}
+	_, err := ParseAuthorizationResponse(FlowConfig{}, q, state)
+	var are *AuthorizationResponseError
+	if !errors.As(err, &are) || are.Kind != Denied {
+		t.Fatalf("err = %v, want a Denied response", err)
+	}
+	for _, v := range []string{are.Code, are.Description} {
+		mustNotContain(t, v, state, code)
+		mustContain(t, v, "[redacted]")
+	}
+}
