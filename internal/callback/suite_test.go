@@ -20,9 +20,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -37,7 +34,7 @@ import (
 )
 
 var (
-	scheme    = runtime.NewScheme()
+	scheme    = envtestutil.NewScheme()
 	k8sClient client.Client
 	ctx       context.Context
 	registry  = prometheus.NewRegistry()
@@ -59,8 +56,6 @@ func TestCallback(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	ctrl.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(mcpv1.AddToScheme(scheme))
 	registry.MustRegister(callback.Collectors()...)
 
 	env, cfg, err := envtestutil.Start()

@@ -14,15 +14,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 )
 
 func TestFlowCookieSealing(t *testing.T) {
@@ -176,9 +174,7 @@ func TestConnectionsUseTheCodecsUsableRule(t *testing.T) {
 		{"expired-with-refresh", "rt", now.Add(-time.Second), true},
 		{"live-no-refresh", "", now.Add(time.Minute), true},
 	}
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	scheme := envtestutil.NewScheme()
 	b := fake.NewClientBuilder().WithScheme(scheme).WithObjects(srv)
 	for _, tc := range cases {
 		b = b.WithObjects(token(tc.user, tc.refresh, tc.expiry))

@@ -8,13 +8,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 )
 
 func TestClientSecretRoundTrip(t *testing.T) {
@@ -39,9 +37,7 @@ func TestClientSecretRoundTrip(t *testing.T) {
 // A client registered at one authorization server is never configured for
 // another: mid re-registration the status may already name the new one.
 func TestLoadRefusesAClientOfAnotherIssuer(t *testing.T) {
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(mcpv1.AddToScheme(scheme))
+	scheme := envtestutil.NewScheme()
 	server := &mcpv1.MCPServer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s", Generation: 1},
 		Spec:       mcpv1.MCPServerSpec{Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}},
