@@ -59,6 +59,12 @@ const (
 	// EventReasonOAuth2ClientRemoved: an OAuth client and its users' tokens
 	// were retired (auth type changed, or the client was replaced).
 	EventReasonOAuth2ClientRemoved = "OAuth2ClientRemoved"
+	// EventReasonClientSecretRenewed: an expiring client secret was renewed
+	// through RFC 7592; the client and its users' grants stay.
+	EventReasonClientSecretRenewed = "ClientSecretRenewed"
+	// EventReasonClientSecretNotRenewed: it could not be; a new client is
+	// registered instead.
+	EventReasonClientSecretNotRenewed = "ClientSecretNotRenewed"
 	// EventReasonRegistrationDeleted: the RFC 7592 registration was deleted.
 	EventReasonRegistrationDeleted = "RegistrationDeleted"
 	// EventReasonRegistrationNotDeleted: it could not be; delete it by hand.

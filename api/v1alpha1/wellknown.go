@@ -43,6 +43,7 @@ const (
 	ClientKeyRegistrationAccessToken = "registration_access_token"
 	ClientKeyRegistrationClientURI   = "registration_client_uri"
 	ClientKeySecretExpiresAt         = "client_secret_expires_at"
+	ClientKeySecretIssuedAt          = "client_secret_issued_at"
 )
 
 // ClientSecretName is the name of the Secret holding a server's OAuth client.

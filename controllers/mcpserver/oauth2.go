@@ -60,6 +60,7 @@ func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.
 		r.discover,
 		r.chooseScopes,
 		r.verifyClient,
+		r.renewClientSecret,
 		r.ensureClient,
 		r.writeClientSecret,
 		r.retireReplaced,
@@ -74,7 +75,18 @@ func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.
 		return r.authFailed(s, err)
 	}
 	s.learned.auth = r.oauth2Configured(ctx, run)
-	return ctrl.Result{RequeueAfter: requeueFloor(r.untilRediscovery(run))}, nil
+	return ctrl.Result{RequeueAfter: requeueFloor(soonest(r.untilRediscovery(run), untilSecretRenewal(run)))}, nil
+}
+
+// soonest is the shortest of the positive durations, 0 when there is none.
+func soonest(ds ...time.Duration) time.Duration {
+	var m time.Duration
+	for _, d := range ds {
+		if d > 0 && (m == 0 || d < m) {
+			m = d
+		}
+	}
+	return m
 }
 
 // requeueFloor keeps a very short interval from turning into a busy loop;

@@ -256,6 +256,59 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(token), &corev1.Secret{})).To(Succeed())
 	})
 
+	It("renews an expiring client secret through RFC 7592, keeping the client and every user", func() {
+		fake := newFake(fakeauth.Options{DCRAuthMethod: fakeauth.AuthBasic, ClientSecretTTL: 4 * time.Second})
+		server := createOAuth2Server(ns, "renewed", fake.MCPURL())
+		waitReady(server)
+		clientID := server.Status.OAuth2.ClientID
+		oldSecret := string(clientSecret(ns, "renewed").Data[mcpv1.ClientKeyClientSecret])
+		token := createTokenSecret(server, "alice")
+
+		// Half-way through the secret's life it is due; any reconcile renews it.
+		time.Sleep(2500 * time.Millisecond)
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.Description = "past half-life"
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		Eventually(func() int { return fake.Counters().RegistrationUpdate }).Should(Equal(1))
+		Eventually(func(g Gomega) {
+			stored := clientSecret(ns, "renewed")
+			g.Expect(string(stored.Data[mcpv1.ClientKeyClientID])).To(Equal(clientID))
+			g.Expect(string(stored.Data[mcpv1.ClientKeyClientSecret])).NotTo(Equal(oldSecret))
+			atFake, ok := fake.Client(clientID)
+			g.Expect(ok).To(BeTrue())
+			g.Expect(string(stored.Data[mcpv1.ClientKeyClientSecret])).To(Equal(atFake.Secret))
+		}).Should(Succeed())
+		Eventually(func() []string { return eventReasons(ns, "renewed") }).Should(ContainElement(mcpv1.EventReasonClientSecretRenewed))
+		Consistently(func() int { return fake.Counters().RegistrationUpdate }, "1s").Should(Equal(1), "renewed again at once")
+		Expect(fake.Counters().Register).To(Equal(1))
+		Expect(fake.Counters().RegistrationDelete).To(BeZero())
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(token), &corev1.Secret{})).To(Succeed())
+		Expect(eventReasons(ns, "renewed")).NotTo(ContainElement(mcpv1.EventReasonOAuth2ClientRemoved))
+	})
+
+	It("registers a new client first when an expiring secret cannot be renewed", func() {
+		fake := newFake(fakeauth.Options{DCRAuthMethod: fakeauth.AuthBasic, ClientSecretTTL: 4 * time.Second})
+		server := createOAuth2Server(ns, "unrenewable", fake.MCPURL())
+		waitReady(server)
+		oldID := server.Status.OAuth2.ClientID
+		fake.SetFault(fakeauth.Fault{HTTP: map[fakeauth.Endpoint]fakeauth.HTTPFault{
+			fakeauth.EndpointRegistration: {Status: http.StatusForbidden, Code: "access_denied"}}})
+
+		time.Sleep(2500 * time.Millisecond)
+		patch := client.MergeFrom(server.DeepCopy())
+		server.Spec.Description = "past half-life"
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.OAuth2.ClientID).NotTo(Equal(oldID))
+			g.Expect(meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionReady)).To(BeTrue())
+		}).Should(Succeed())
+		Expect(fake.Counters().RegistrationUpdate).To(BeNumerically(">=", 1))
+		Expect(eventReasons(ns, "unrenewable")).To(ContainElement(mcpv1.EventReasonClientSecretNotRenewed))
+	})
+
 	It("notices at discovery that the authorization server forgot the registration, and registers again", func() {
 		fake := newFake(fakeauth.Options{})
 		server := createOAuth2Server(ns, "forgotten", fake.MCPURL())

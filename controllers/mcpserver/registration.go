@@ -2,6 +2,10 @@ package mcpserver
 
 import (
 	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -41,14 +45,12 @@ func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
 			return nil
 		}
 	}
-	cl, err := oauth.Register(ctx, r.HTTPClient, &run.discovery.AuthServer, oauth.RegistrationRequest{
-		ClientName:          clientName(run.server),
-		RedirectURI:         run.redirectURI,
-		Scopes:              run.scopes,
-		ClientIDMetadataURL: run.cimdURL,
-	})
+	cl, err := oauth.Register(ctx, r.HTTPClient, &run.discovery.AuthServer, registrationRequest(run))
 	if err != nil {
 		return err
+	}
+	if !cl.ClientSecretExpiresAt.IsZero() {
+		cl.ClientSecretIssuedAt = run.now
 	}
 	run.client, run.newClient = cl, true
 	run.retiring, run.replaced = run.current, why
@@ -89,10 +91,80 @@ func (r *Reconciler) verifyClient(ctx context.Context, run *oauth2Run) error {
 	return nil
 }
 
+// registrationRequest describes the server's client to the authorization
+// server, for a registration and for an RFC 7592 update alike.
+func registrationRequest(run *oauth2Run) oauth.RegistrationRequest {
+	return oauth.RegistrationRequest{
+		ClientName:          clientName(run.server),
+		RedirectURI:         run.redirectURI,
+		Scopes:              run.scopes,
+		ClientIDMetadataURL: run.cimdURL,
+	}
+}
+
+// renewClientSecret renews the current client's expiring secret in place
+// through RFC 7592, so the client keeps its ID and every user stays
+// connected. It steps aside when the client must be replaced anyway, or
+// cannot be updated: ensureClient then registers a new one.
+func (r *Reconciler) renewClientSecret(ctx context.Context, run *oauth2Run) error {
+	cur := run.current
+	if isStatic(run.server) || !oauth.Renewable(cur) || cur.ClientSecretExpiresAt.IsZero() ||
+		run.now.Before(oauth.SecretRenewalAt(cur)) {
+		return nil
+	}
+	unexpiring := *cur
+	unexpiring.ClientSecretExpiresAt = time.Time{}
+	if oauth.ReplaceReason(&unexpiring, requirements(run)) != "" {
+		return nil
+	}
+	renewed, err := oauth.RenewClientSecret(ctx, r.HTTPClient, cur, registrationRequest(run))
+	if err != nil {
+		if oauth.IsTransient(err) && run.now.Before(cur.ClientSecretExpiresAt) {
+			return err // the secret still works: ask again with backoff
+		}
+		r.event(run.server, corev1.EventTypeWarning, mcpv1.EventReasonClientSecretNotRenewed, "Renew", fmt.Sprintf(
+			"Could not renew the secret of client %s, which expires at %s: %s. Registering a new client instead",
+			cur.ClientID, cur.ClientSecretExpiresAt.UTC().Format(time.RFC3339), redact.Truncate(redact.Error(err), 600)))
+		return nil
+	}
+	renewed.ClientSecretIssuedAt = run.now
+	run.current = renewed
+	r.event(run.server, corev1.EventTypeNormal, mcpv1.EventReasonClientSecretRenewed, "Renew", fmt.Sprintf(
+		"Renewed the secret of client %s through RFC 7592; users stay connected. %s",
+		cur.ClientID, secretExpiry(renewed)))
+	return nil
+}
+
+// secretExpiry says when a client secret expires, for events.
+func secretExpiry(cl *oauth.Client) string {
+	if cl.ClientSecretExpiresAt.IsZero() {
+		return "The new secret does not expire"
+	}
+	return "The new secret expires at " + cl.ClientSecretExpiresAt.UTC().Format(time.RFC3339)
+}
+
+// untilSecretRenewal is how long until the client's secret is due for
+// renewal (0: never, or a pre-registered client the operator cannot renew).
+func untilSecretRenewal(run *oauth2Run) time.Duration {
+	if run.client == nil || run.client.Method == oauth.MethodStatic {
+		return 0
+	}
+	at := oauth.SecretRenewalAt(run.client)
+	if at.IsZero() {
+		return 0
+	}
+	return max(at.Sub(run.now), time.Second)
+}
+
 // replaceReason says why the current client cannot be kept, "" when it can
 // (oauth.ReplaceReason, the decision the conformance client also runs).
-// Without a fresh discovery the issuer in status stands for the server's.
 func replaceReason(run *oauth2Run) string {
+	return oauth.ReplaceReason(run.current, requirements(run))
+}
+
+// requirements are what the current client must match to be kept. Without
+// a fresh discovery the issuer in status stands for the server's.
+func requirements(run *oauth2Run) oauth.ClientRequirements {
 	want := oauth.ClientRequirements{
 		RedirectURI:        run.redirectURI,
 		CurrentRedirectURI: run.currentRedirect,
@@ -106,7 +178,7 @@ func replaceReason(run *oauth2Run) string {
 	} else if st := run.server.Status.OAuth2; st != nil {
 		want.Issuer = st.Issuer
 	}
-	return oauth.ReplaceReason(run.current, want)
+	return want
 }
 
 // ensureStaticClient copies the pre-registered client from spec and its

@@ -8,8 +8,23 @@ import (
 )
 
 // ClientSecretExpiryMargin is how far ahead of its expiry a client secret is
-// replaced by a new registration.
+// renewed (or, where it cannot be, replaced by a new registration).
 const ClientSecretExpiryMargin = time.Hour
+
+// SecretRenewalAt is when cl's client secret is due for renewal: an
+// hour before it expires, or half-way through its life when that is sooner,
+// so a provider that issues short-lived secrets is not asked again at every
+// reconcile. Zero when the secret never expires.
+func SecretRenewalAt(cl *Client) time.Time {
+	if cl == nil || cl.ClientSecretExpiresAt.IsZero() {
+		return time.Time{}
+	}
+	margin := ClientSecretExpiryMargin
+	if issued := cl.ClientSecretIssuedAt; !issued.IsZero() {
+		margin = min(margin, cl.ClientSecretExpiresAt.Sub(issued)/2)
+	}
+	return cl.ClientSecretExpiresAt.Add(-margin)
+}
 
 // ClientRequirements is what a registered client must still match to be
 // kept.
@@ -54,7 +69,7 @@ func ReplaceReason(cur *Client, want ClientRequirements) string {
 	case cur.Method == MethodCIMD && (want.CIMDURL == "" || cur.ClientID != want.CIMDURL ||
 		(want.CIMDSupported != nil && !*want.CIMDSupported)):
 		return "its Client ID Metadata Document can no longer be used (callback URL or server support changed)"
-	case !cur.ClientSecretExpiresAt.IsZero() && want.Now.Add(ClientSecretExpiryMargin).After(cur.ClientSecretExpiresAt):
+	case !cur.ClientSecretExpiresAt.IsZero() && !want.Now.Before(SecretRenewalAt(cur)):
 		return fmt.Sprintf("its client secret expires at %s", cur.ClientSecretExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return ""

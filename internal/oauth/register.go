@@ -52,6 +52,9 @@ type Client struct {
 	RegistrationAccessToken string
 	RegistrationClientURI   string
 	ClientSecretExpiresAt   time.Time // zero = never
+	// ClientSecretIssuedAt is when the operator received the secret (zero
+	// when unknown); with the expiry it gives the secret's lifetime.
+	ClientSecretIssuedAt time.Time
 	// Issuer is the authorization server the client is bound to; register
 	// again when it changes.
 	Issuer string
@@ -127,20 +130,8 @@ type dcrResponse struct {
 func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMetadata, rr RegistrationRequest) (*Client, error) {
 	endpoint := as.RegistrationEndpoint
 	safe := redact.URL(endpoint)
-	appType := rr.ApplicationType
-	if appType == "" {
-		appType = "web"
-	}
 	requested := chooseAuthMethod(as.TokenEndpointAuthMethodsSupported)
-	meta := oauthex.ClientRegistrationMetadata{
-		RedirectURIs:            []string{rr.RedirectURI},
-		TokenEndpointAuthMethod: requested,
-		GrantTypes:              []string{"authorization_code", "refresh_token"},
-		ResponseTypes:           []string{"code"},
-		ClientName:              rr.ClientName,
-		Scope:                   JoinScopes(rr.Scopes),
-		ApplicationType:         appType,
-	}
+	meta := clientMetadata(rr, requested)
 	payload, err := json.Marshal(&meta)
 	if err != nil {
 		return nil, &Error{Reason: ReasonRegistrationFailed, URL: safe, Message: "encoding the registration request failed", Err: err}
@@ -171,6 +162,24 @@ func dynamicRegistration(ctx context.Context, c *http.Client, as *AuthServerMeta
 		return nil, e
 	}
 	return clientFromRegistration(body, safe, requested, as.Issuer)
+}
+
+// clientMetadata is the RFC 7591 metadata the operator registers (and
+// updates, RFC 7592) a client with.
+func clientMetadata(rr RegistrationRequest, authMethod string) oauthex.ClientRegistrationMetadata {
+	appType := rr.ApplicationType
+	if appType == "" {
+		appType = "web"
+	}
+	return oauthex.ClientRegistrationMetadata{
+		RedirectURIs:            []string{rr.RedirectURI},
+		TokenEndpointAuthMethod: authMethod,
+		GrantTypes:              []string{"authorization_code", "refresh_token"},
+		ResponseTypes:           []string{"code"},
+		ClientName:              rr.ClientName,
+		Scope:                   JoinScopes(rr.Scopes),
+		ApplicationType:         appType,
+	}
 }
 
 // maxSecretExpiresAt is 10000-01-01T00:00:00Z in Unix seconds.

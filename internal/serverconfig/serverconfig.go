@@ -40,6 +40,9 @@ func ClientSecretData(cl *oauth.Client, redirectURI string) map[string][]byte {
 	if !cl.ClientSecretExpiresAt.IsZero() {
 		optional[mcpv1.ClientKeySecretExpiresAt] = strconv.FormatInt(cl.ClientSecretExpiresAt.Unix(), 10)
 	}
+	if !cl.ClientSecretIssuedAt.IsZero() {
+		optional[mcpv1.ClientKeySecretIssuedAt] = strconv.FormatInt(cl.ClientSecretIssuedAt.Unix(), 10)
+	}
 	for k, v := range optional {
 		if v != "" {
 			data[k] = []byte(v)
@@ -60,10 +63,17 @@ func ClientFromSecret(secret *corev1.Secret) oauth.Client {
 		RegistrationClientURI:   string(d[mcpv1.ClientKeyRegistrationClientURI]),
 		Issuer:                  string(d[mcpv1.ClientKeyIssuer]),
 	}
-	if exp, err := strconv.ParseInt(string(d[mcpv1.ClientKeySecretExpiresAt]), 10, 64); err == nil && exp > 0 {
-		cl.ClientSecretExpiresAt = time.Unix(exp, 0)
-	}
+	cl.ClientSecretExpiresAt = unixTime(d[mcpv1.ClientKeySecretExpiresAt])
+	cl.ClientSecretIssuedAt = unixTime(d[mcpv1.ClientKeySecretIssuedAt])
 	return cl
+}
+
+// unixTime reads a positive Unix time in seconds; zero otherwise.
+func unixTime(b []byte) time.Time {
+	if sec, err := strconv.ParseInt(string(b), 10, 64); err == nil && sec > 0 {
+		return time.Unix(sec, 0)
+	}
+	return time.Time{}
 }
 
 // Load builds the flow configuration of an OAuth2 server whose

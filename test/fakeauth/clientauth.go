@@ -92,6 +92,8 @@ func (s *Server) authenticateClient(r *http.Request) (*client, *oauthErr) {
 		fail.desc = "client must authenticate with " + c.AuthMethod
 	case method != AuthNone && subtle.ConstantTimeCompare([]byte(secret), []byte(c.Secret)) != 1:
 		fail.desc = "client authentication failed"
+	case method != AuthNone && !c.secretExpires.IsZero() && !s.now().Before(c.secretExpires):
+		fail.desc = "client secret expired"
 	default:
 		return c, nil
 	}

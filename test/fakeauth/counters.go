@@ -11,6 +11,7 @@ type Counters struct {
 	Register           int // RFC 7591 registrations
 	RegistrationRead   int // RFC 7592 GET
 	RegistrationDelete int // RFC 7592 DELETE
+	RegistrationUpdate int // RFC 7592 PUT
 	Authorize          int
 	TokenCode          int // token requests with grant_type=authorization_code
 	TokenRefresh       int // token requests with grant_type=refresh_token
@@ -69,6 +70,8 @@ func (s *Server) count(e Endpoint, r *http.Request) {
 				c.RegistrationRead++
 			case http.MethodDelete:
 				c.RegistrationDelete++
+			case http.MethodPut:
+				c.RegistrationUpdate++
 			}
 		case EndpointAuthorize:
 			c.Authorize++

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Token endpoint client authentication methods.
@@ -36,9 +37,12 @@ type Client struct {
 	CIMD            bool // client ID is a metadata document URL
 }
 
+// client is never changed once stored in s.clients: an update stores a new
+// one, so a handler may read a client it looked up after unlocking.
 type client struct {
 	Client
-	rat string // RFC 7592 registration access token
+	rat           string    // RFC 7592 registration access token
+	secretExpires time.Time // zero: never
 }
 
 func (c *client) copyOut() Client {
@@ -134,9 +138,17 @@ func (s *Server) validateRegistration(req registrationRequest) (*client, string,
 		Dynamic:         true,
 	}, rat: newSecret("rat-")}
 	if method != AuthNone {
-		c.Secret = newSecret("cs-")
+		s.issueSecret(c)
 	}
 	return c, "", ""
+}
+
+// issueSecret gives c a new client secret, expiring after ClientSecretTTL.
+func (s *Server) issueSecret(c *client) {
+	c.Secret = newSecret("cs-")
+	if s.opts.ClientSecretTTL > 0 {
+		c.secretExpires = s.now().Add(s.opts.ClientSecretTTL)
+	}
 }
 
 // checkRedirectURI accepts https, http loopback (and other http when
@@ -194,6 +206,9 @@ func (s *Server) registrationResponse(c *client) map[string]any {
 	if c.Secret != "" {
 		resp["client_secret"] = c.Secret
 		resp["client_secret_expires_at"] = 0
+		if !c.secretExpires.IsZero() {
+			resp["client_secret_expires_at"] = c.secretExpires.Unix()
+		}
 	}
 	if c.Name != "" {
 		resp["client_name"] = c.Name
@@ -204,11 +219,11 @@ func (s *Server) registrationResponse(c *client) map[string]any {
 	return resp
 }
 
-// handleRegistration serves RFC 7592 GET and DELETE at the client URI.
+// handleRegistration serves RFC 7592 GET, PUT and DELETE at the client URI.
 func (s *Server) handleRegistration(w http.ResponseWriter, r *http.Request) {
 	id, _ := url.PathUnescape(strings.TrimPrefix(r.URL.Path, s.opts.IssuerPath+"/register/"))
-	if r.Method != http.MethodGet && r.Method != http.MethodDelete {
-		methodNotAllowed(w, "GET, DELETE")
+	if r.Method != http.MethodGet && r.Method != http.MethodPut && r.Method != http.MethodDelete {
+		methodNotAllowed(w, "GET, PUT, DELETE")
 		return
 	}
 	rat, _ := bearerToken(r)
@@ -220,15 +235,58 @@ func (s *Server) handleRegistration(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_token", "unknown client or registration access token")
 		return
 	}
-	if r.Method == http.MethodDelete {
+	switch r.Method {
+	case http.MethodDelete:
 		s.deleteClientLocked(id)
 		s.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodPut:
+		s.mu.Unlock()
+		s.updateRegistration(w, r, c)
 		return
 	}
 	resp := s.registrationResponse(c)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// updateRegistration is an RFC 7592 §2.2 update: the request carries the
+// client's full metadata and its client_id. The client keeps its ID and its
+// grants; a client whose secret expires (ClientSecretTTL) gets a new one.
+func (s *Server) updateRegistration(w http.ResponseWriter, r *http.Request, old *client) {
+	var req struct {
+		registrationRequest
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_client_metadata", "body is not a JSON object")
+		return
+	}
+	if req.ClientID != old.ID {
+		oauthError(w, http.StatusBadRequest, "invalid_client_metadata", "client_id does not match the client URI")
+		return
+	}
+	if req.ClientSecret != "" && subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(old.Secret)) != 1 {
+		oauthError(w, http.StatusBadRequest, "invalid_client_metadata", "client_secret does not match")
+		return
+	}
+	c, code, desc := s.validateRegistration(req.registrationRequest)
+	if code != "" {
+		oauthError(w, http.StatusBadRequest, code, desc)
+		return
+	}
+	c.ID, c.rat = old.ID, old.rat
+	if c.AuthMethod == old.AuthMethod && s.opts.ClientSecretTTL == 0 {
+		c.Secret, c.secretExpires = old.Secret, old.secretExpires
+	}
+	s.mu.Lock()
+	if _, ok := s.clients[old.ID]; ok {
+		s.clients[old.ID] = c
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.registrationResponse(c))
 }
 
 // deleteClientLocked forgets a client and revokes all its grants (RFC 7592 §2.3).

@@ -84,6 +84,10 @@ type Options struct {
 	// ISSParameter advertises authorization_response_iss_parameter_supported
 	// and adds iss to every authorization response (RFC 9207).
 	ISSParameter bool
+	// ClientSecretTTL makes DCR client secrets expire (advertised in
+	// client_secret_expires_at; an expired secret gets invalid_client). An
+	// RFC 7592 update (PUT) then issues a new secret; 0 means never.
+	ClientSecretTTL time.Duration
 	// AllowHTTPRedirectURIs accepts plain-http, non-loopback redirect URIs.
 	// By default only https and http loopback redirect URIs are accepted.
 	AllowHTTPRedirectURIs bool
