@@ -47,8 +47,9 @@ func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope)
 	if secret != nil {
 		c := serverconfig.ClientFromSecret(secret)
 		cl = &c
+		r.deletePendingRegistration(ctx, server, secret)
 	}
-	if err := r.retireClient(ctx, server, cl, fmt.Sprintf("spec.auth.type changed to %s", server.Spec.Auth.Type)); err != nil {
+	if err := r.retireClient(ctx, server, cl, "", fmt.Sprintf("spec.auth.type changed to %s", server.Spec.Auth.Type)); err != nil {
 		return ctrl.Result{}, err
 	}
 	if secret != nil {
@@ -60,22 +61,55 @@ func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope)
 	return ctrl.Result{}, nil
 }
 
-// retireReplaced retires the client this reconcile replaced, now that its
-// successor is registered and stored in the client Secret.
+// retireReplaced retires a replaced client, now that its successor is
+// registered and stored in the client Secret together with it, then drops
+// it from the Secret. It runs twice per reconcile: first for a replacement
+// an earlier reconcile stored but did not get to retire (the manager
+// stopped), then for one made in this reconcile.
 func (r *Reconciler) retireReplaced(ctx context.Context, run *oauth2Run) error {
 	if run.retiring == nil {
 		return nil
 	}
-	return r.retireClient(ctx, run.server, run.retiring, run.replaced)
+	successor := run.current
+	if run.client != nil {
+		successor = run.client
+	}
+	if err := r.retireClient(ctx, run.server, run.retiring, successor.ClientID, run.replaced); err != nil {
+		return err
+	}
+	run.retiring, run.replaced = nil, ""
+	data := serverconfig.WithoutRetiring(run.secret.Data)
+	stored, err := r.storeClientSecret(ctx, run.server, run.secret, data)
+	if err != nil {
+		return err
+	}
+	run.secret = stored
+	return nil
+}
+
+// deletePendingRegistration deletes, best effort, the registration of a
+// replaced client still recorded in the client Secret, when the whole
+// OAuth2 configuration goes away (its users' Secrets go with the rest).
+func (r *Reconciler) deletePendingRegistration(ctx context.Context, server *mcpv1.MCPServer, secret *corev1.Secret) {
+	pending, _ := serverconfig.RetiringFromSecret(secret)
+	if pending == nil {
+		return
+	}
+	if err := oauth.DeleteRegistration(ctx, r.HTTPClient, pending); err != nil {
+		r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
+			"Could not delete the registration of replaced client %s at %s: %s. Delete the client in the provider's console",
+			pending.ClientID, redact.URL(pending.RegistrationClientURI), redact.Truncate(redact.Error(err), 600)))
+	}
 }
 
 // retireClient ends an OAuth client's life for this server: its
 // registration is deleted (RFC 7592, when we hold its management
 // credentials; a failure is reported but does not block), then the users'
-// token Secrets, which were issued to it, are removed. The client Secret is
-// the caller's: it holds the successor, or is deleted after this. A Normal
-// event says what happened.
-func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, why string) error {
+// token Secrets are removed, except those issued to the successor client
+// (keepClientID; "" keeps none). The client Secret is the caller's: it
+// holds the successor, or is deleted after this. A Normal event says what
+// happened.
+func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID, why string) error {
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
 		if err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl); err != nil {
@@ -86,7 +120,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 			done = "deleted its registration and removed"
 		}
 	}
-	n, err := r.deleteTokenSecrets(ctx, server, cl)
+	n, err := r.deleteTokenSecrets(ctx, server, cl, keepClientID)
 	if err != nil {
 		return err
 	}
@@ -106,11 +140,12 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 // revocation endpoint cannot hold the reconcile.
 const revokeBudget = 30 * time.Second
 
-// deleteTokenSecrets removes every user's token Secret of the server, after
-// revoking its tokens (RFC 7009) with cl, the client they were issued to,
-// where the authorization server advertises revocation. They are listed
-// from the API server (the manager does not cache Secrets).
-func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client) (int, error) {
+// deleteTokenSecrets removes the server's users' token Secrets, except those
+// issued to client keepClientID ("" keeps none), after revoking the tokens
+// issued to cl (RFC 7009) where the authorization server advertises
+// revocation. They are listed from the API server (the manager does not
+// cache Secrets).
+func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID string) (int, error) {
 	list := &corev1.SecretList{}
 	if err := r.APIReader.List(ctx, list, client.InNamespace(server.Namespace),
 		client.MatchingLabels{mcpv1.LabelServer: server.Name}); err != nil {
@@ -125,8 +160,11 @@ func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPSe
 		if secret.Type != mcpv1.SecretTypeUserToken {
 			continue
 		}
-		if revoke != nil && revokeCtx.Err() == nil {
-			rec := tokensecret.Read(secret)
+		rec := tokensecret.Read(secret)
+		if keepClientID != "" && rec.ClientID == keepClientID {
+			continue // connected through the successor already
+		}
+		if revoke != nil && revokeCtx.Err() == nil && (rec.ClientID == "" || rec.ClientID == cl.ClientID) {
 			if err := oauth.RevokeGrant(revokeCtx, r.HTTPClient, *revoke, rec.RefreshToken, rec.AccessToken); err != nil {
 				ctrl.LoggerFrom(ctx).Info("Revoking a user's tokens failed; deleting them anyway", "secret", secret.Name, "reason", redact.Error(err))
 			}
@@ -169,8 +207,9 @@ func (r *Reconciler) cleanUpOnDelete(ctx context.Context, server *mcpv1.MCPServe
 		if err := r.deleteRegistrationOnDelete(ctx, server, cl); err != nil {
 			return err
 		}
+		r.deletePendingRegistration(ctx, server, secret)
 	}
-	if _, err := r.deleteTokenSecrets(ctx, server, cl); err != nil {
+	if _, err := r.deleteTokenSecrets(ctx, server, cl, ""); err != nil {
 		return err
 	}
 	if cl != nil {

@@ -40,13 +40,15 @@ func (r *Reconciler) loadClientSecret(ctx context.Context, run *oauth2Run) error
 	if !secret.DeletionTimestamp.IsZero() {
 		// Someone deleted the client Secret: that asks for a new client. The
 		// old one is retired while its credentials can still be read.
-		if err := r.retireClient(ctx, server, &cl, "its client Secret was deleted"); err != nil {
+		r.deletePendingRegistration(ctx, server, secret)
+		if err := r.retireClient(ctx, server, &cl, "", "its client Secret was deleted"); err != nil {
 			return err
 		}
 		return r.deleteClientSecret(ctx, secret)
 	}
 	run.secret, run.current = secret, &cl
 	run.currentRedirect = string(secret.Data[mcpv1.ClientKeyRedirectURI])
+	run.retiring, run.replaced = serverconfig.RetiringFromSecret(secret)
 	return nil
 }
 
@@ -77,22 +79,27 @@ func ownClientSecret(secret *corev1.Secret, server *mcpv1.MCPServer) bool {
 }
 
 // writeClientSecret stores the client in <name>-oauth2-client, for every
-// registration method, when its content changed. A client registered in
-// this reconcile that cannot be stored is deleted again (best effort), so a
+// registration method, when its content changed, together with the client
+// it replaces until that one is retired. A client registered in this
+// reconcile that cannot be stored is deleted again (best effort), so a
 // failed write does not leave an orphaned registration behind.
 func (r *Reconciler) writeClientSecret(ctx context.Context, run *oauth2Run) error {
 	data := serverconfig.ClientSecretData(run.client, run.redirectURI)
+	if run.retiring != nil {
+		serverconfig.AddRetiring(data, run.retiring, run.replaced)
+	}
 	if run.secret != nil && maps.EqualFunc(run.secret.Data, data, bytes.Equal) &&
 		controllerutil.ContainsFinalizer(run.secret, mcpv1.Finalizer) {
 		return nil
 	}
-	err := r.storeClientSecret(ctx, run.server, run.secret, data)
+	stored, err := r.storeClientSecret(ctx, run.server, run.secret, data)
 	if err != nil {
 		if run.newClient {
 			_ = oauth.DeleteRegistration(ctx, r.HTTPClient, run.client)
 		}
 		return err
 	}
+	run.secret = stored
 	if run.newClient && run.client.Method == oauth.MethodStatic {
 		// Register counts CIMD and DCR itself.
 		oauth.RecordRegistration(oauth.MethodStatic, nil)
@@ -102,14 +109,15 @@ func (r *Reconciler) writeClientSecret(ctx context.Context, run *oauth2Run) erro
 	return nil
 }
 
-// storeClientSecret creates the Secret, or updates the one read at the start
-// of the reconcile (optimistic concurrency through its resourceVersion).
-func (r *Reconciler) storeClientSecret(ctx context.Context, server *mcpv1.MCPServer, existing *corev1.Secret, data map[string][]byte) error {
+// storeClientSecret creates the Secret, or updates the one read earlier in
+// the reconcile (optimistic concurrency through its resourceVersion), and
+// returns it as stored.
+func (r *Reconciler) storeClientSecret(ctx context.Context, server *mcpv1.MCPServer, existing *corev1.Secret, data map[string][]byte) (*corev1.Secret, error) {
 	secret := existing
 	if secret == nil {
 		secret = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: server.Namespace, Name: mcpv1.ClientSecretName(server.Name)}}
 		if err := controllerutil.SetControllerReference(server, secret, r.Scheme()); err != nil {
-			return fmt.Errorf("owning OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+			return nil, fmt.Errorf("owning OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
 		}
 	}
 	if secret.Labels == nil {
@@ -130,9 +138,9 @@ func (r *Reconciler) storeClientSecret(ctx context.Context, server *mcpv1.MCPSer
 		err = r.Update(ctx, secret)
 	}
 	if err != nil {
-		return fmt.Errorf("writing OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+		return nil, fmt.Errorf("writing OAuth client Secret %s/%s: %w", secret.Namespace, secret.Name, err)
 	}
-	return nil
+	return secret, nil
 }
 
 // clearClientInvalid removes the client-invalid annotation once it has been

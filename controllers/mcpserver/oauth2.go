@@ -41,8 +41,9 @@ type oauth2Run struct {
 
 	scopes []string
 	// client is the client to use; newClient says it was just registered.
-	// retiring is the client it replaces, retired once client is stored,
-	// and replaced says why.
+	// retiring is a client replaced (in this reconcile, or in an earlier one
+	// that did not get to retire it), retired once its successor is stored;
+	// replaced says why.
 	client    *oauth.Client
 	newClient bool
 	retiring  *oauth.Client
@@ -57,6 +58,7 @@ func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.
 	phases := []func(context.Context, *oauth2Run) error{
 		r.deriveCallbackURLs,
 		r.loadClientSecret,
+		r.retireReplaced, // one an earlier reconcile stored, if any
 		r.discover,
 		r.chooseScopes,
 		r.verifyClient,

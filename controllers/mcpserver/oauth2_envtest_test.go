@@ -30,6 +30,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/serverconfig"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
@@ -307,6 +308,48 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		}).Should(Succeed())
 		Expect(fake.Counters().RegistrationUpdate).To(BeNumerically(">=", 1))
 		Expect(eventReasons(ns, "unrenewable")).To(ContainElement(mcpv1.EventReasonClientSecretNotRenewed))
+	})
+
+	It("finishes a replacement the manager stopped in the middle of, keeping the successor's users", func() {
+		fake := newFake(fakeauth.Options{DCRAuthMethod: fakeauth.AuthBasic})
+		server := createOAuth2Server(ns, "half-replaced", fake.MCPURL())
+		waitReady(server)
+		stored := clientSecret(ns, "half-replaced")
+		old := serverconfig.ClientFromSecret(stored)
+
+		// What a manager leaves behind when it stops between storing a new
+		// client and retiring the old one: the successor in the Secret with
+		// the old client recorded beside it, and users of both.
+		successor, err := oauth.Register(ctx, oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true}),
+			&oauth.AuthServerMetadata{Issuer: fake.IssuerURL(), RegistrationEndpoint: fake.Endpoints().Registration},
+			oauth.RegistrationRequest{RedirectURI: string(stored.Data[mcpv1.ClientKeyRedirectURI])})
+		Expect(err).NotTo(HaveOccurred())
+		oldUser := fixture.Grant("alice", time.Now())
+		oldUser.ClientID = old.ClientID
+		alice := fixture.TokenSecret(server, oldUser)
+		Expect(k8sClient.Create(ctx, alice)).To(Succeed())
+		newUser := fixture.Grant("bob", time.Now())
+		newUser.ClientID = successor.ClientID
+		bob := fixture.TokenSecret(server, newUser)
+		Expect(k8sClient.Create(ctx, bob)).To(Succeed())
+
+		data := serverconfig.ClientSecretData(successor, string(stored.Data[mcpv1.ClientKeyRedirectURI]))
+		serverconfig.AddRetiring(data, &old, "the test replaced it")
+		stored.Data = data
+		Expect(k8sClient.Update(ctx, stored)).To(Succeed())
+
+		Eventually(func(g Gomega) {
+			_, known := fake.Client(old.ClientID)
+			g.Expect(known).To(BeFalse(), "the replaced client's registration was not deleted")
+			pending, _ := serverconfig.RetiringFromSecret(clientSecret(ns, "half-replaced"))
+			g.Expect(pending).To(BeNil())
+		}).Should(Succeed())
+		expectGone(alice)
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(bob), &corev1.Secret{})).To(Succeed())
+		_, known := fake.Client(successor.ClientID)
+		Expect(known).To(BeTrue())
+		Expect(string(clientSecret(ns, "half-replaced").Data[mcpv1.ClientKeyClientID])).To(Equal(successor.ClientID))
+		Expect(fake.Counters().Register).To(Equal(2), "only the test's registration besides the first")
 	})
 
 	It("notices at discovery that the authorization server forgot the registration, and registers again", func() {

@@ -62,7 +62,8 @@ func (s *Server) callback(q *request) (reply, error) {
 		User: f.User,
 		Tokens: tokensecret.Tokens{AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken,
 			Expiry: tok.Expiry, Scopes: scopes},
-		Issuer: f.Issuer, Resource: cfg.Resource, TokenEndpoint: cfg.Endpoint.TokenEndpoint, IssuedAt: s.opts.Now(),
+		Issuer: f.Issuer, Resource: cfg.Resource, TokenEndpoint: cfg.Endpoint.TokenEndpoint, ClientID: cfg.Client.ClientID,
+		IssuedAt: s.opts.Now(),
 	}
 	if err := s.writeTokenSecret(ctx, srv.server, grant); err != nil {
 		return reply{}, &failure{status: http.StatusInternalServerError, result: resultStoreFailed,

@@ -57,6 +57,7 @@ var _ = Describe("Connecting", func() {
 		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
 		Expect(string(sec.Data[tokensecret.KeyIssuer])).To(Equal(e.fake.IssuerURL()))
 		Expect(string(sec.Data[tokensecret.KeyTokenEndpoint])).To(Equal(e.fake.Endpoints().Token), "the refresh token is bound to it")
+		Expect(string(sec.Data[tokensecret.KeyClientID])).To(And(Not(BeEmpty()), Equal(e.server.Status.OAuth2.ClientID)), "a retired client takes only its own users")
 		Expect(string(sec.Data[mcpauth.KeyResource])).To(Equal(e.fake.MCPURL()))
 		_, err = time.Parse(time.RFC3339, string(sec.Data[mcpauth.KeyExpiry]))
 		Expect(err).NotTo(HaveOccurred())

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,19 +54,64 @@ func ClientSecretData(cl *oauth.Client, redirectURI string) map[string][]byte {
 
 // ClientFromSecret reads a client back from its Secret.
 func ClientFromSecret(secret *corev1.Secret) oauth.Client {
-	d := secret.Data
-	cl := oauth.Client{
-		ClientID:                string(d[mcpv1.ClientKeyClientID]),
-		ClientSecret:            string(d[mcpv1.ClientKeyClientSecret]),
-		TokenEndpointAuthMethod: string(d[mcpv1.ClientKeyAuthMethod]),
-		Method:                  string(d[mcpv1.ClientKeyRegistration]),
-		RegistrationAccessToken: string(d[mcpv1.ClientKeyRegistrationAccessToken]),
-		RegistrationClientURI:   string(d[mcpv1.ClientKeyRegistrationClientURI]),
-		Issuer:                  string(d[mcpv1.ClientKeyIssuer]),
+	return clientFromData(secret.Data, "")
+}
+
+// clientFromData reads the client stored under keys with prefix.
+func clientFromData(d map[string][]byte, prefix string) oauth.Client {
+	get := func(key string) []byte { return d[prefix+key] }
+	return oauth.Client{
+		ClientID:                string(get(mcpv1.ClientKeyClientID)),
+		ClientSecret:            string(get(mcpv1.ClientKeyClientSecret)),
+		TokenEndpointAuthMethod: string(get(mcpv1.ClientKeyAuthMethod)),
+		Method:                  string(get(mcpv1.ClientKeyRegistration)),
+		RegistrationAccessToken: string(get(mcpv1.ClientKeyRegistrationAccessToken)),
+		RegistrationClientURI:   string(get(mcpv1.ClientKeyRegistrationClientURI)),
+		Issuer:                  string(get(mcpv1.ClientKeyIssuer)),
+		ClientSecretExpiresAt:   unixTime(get(mcpv1.ClientKeySecretExpiresAt)),
+		ClientSecretIssuedAt:    unixTime(get(mcpv1.ClientKeySecretIssuedAt)),
 	}
-	cl.ClientSecretExpiresAt = unixTime(d[mcpv1.ClientKeySecretExpiresAt])
-	cl.ClientSecretIssuedAt = unixTime(d[mcpv1.ClientKeySecretIssuedAt])
-	return cl
+}
+
+// A replaced client is kept in its successor's Secret, under keys with this
+// prefix, until it is retired: a manager that stops in between retires it
+// at its next reconcile instead of forgetting its registration.
+const (
+	retiringPrefix    = "retiring."
+	retiringReasonKey = retiringPrefix + "reason"
+)
+
+// AddRetiring records in data (a client Secret's) the replaced client cl,
+// still to be retired, and why it was replaced.
+func AddRetiring(data map[string][]byte, cl *oauth.Client, why string) {
+	for k, v := range ClientSecretData(cl, "") {
+		if k != mcpv1.ClientKeyRedirectURI {
+			data[retiringPrefix+k] = v
+		}
+	}
+	data[retiringReasonKey] = []byte(why)
+}
+
+// RetiringFromSecret returns the replaced client recorded in secret and why
+// it was replaced; nil when there is none.
+func RetiringFromSecret(secret *corev1.Secret) (*oauth.Client, string) {
+	if len(secret.Data[retiringPrefix+mcpv1.ClientKeyClientID]) == 0 {
+		return nil, ""
+	}
+	cl := clientFromData(secret.Data, retiringPrefix)
+	return &cl, string(secret.Data[retiringReasonKey])
+}
+
+// WithoutRetiring is a copy of a client Secret's data without the replaced
+// client.
+func WithoutRetiring(data map[string][]byte) map[string][]byte {
+	out := make(map[string][]byte, len(data))
+	for k, v := range data {
+		if !strings.HasPrefix(k, retiringPrefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // unixTime reads a positive Unix time in seconds; zero otherwise.

@@ -19,7 +19,7 @@ func TestClientSecretRoundTrip(t *testing.T) {
 	in := oauth.Client{
 		ClientID: "id", ClientSecret: "secret", TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic,
 		Method: oauth.MethodDCR, RegistrationAccessToken: "rat", RegistrationClientURI: "https://as/register/id",
-		ClientSecretExpiresAt: time.Unix(1900000000, 0), Issuer: "https://as",
+		ClientSecretExpiresAt: time.Unix(1900000000, 0), ClientSecretIssuedAt: time.Unix(1800000000, 0), Issuer: "https://as",
 	}
 	data := ClientSecretData(&in, "https://cb/callback/ns/name")
 	out := ClientFromSecret(&corev1.Secret{Data: data})
@@ -36,6 +36,28 @@ func TestClientSecretRoundTrip(t *testing.T) {
 
 // A client registered at one authorization server is never configured for
 // another: mid re-registration the status may already name the new one.
+func TestRetiringClientRoundTrip(t *testing.T) {
+	successor := oauth.Client{ClientID: "new", Method: oauth.MethodDCR, TokenEndpointAuthMethod: oauth.AuthMethodNone, Issuer: "https://as2"}
+	old := oauth.Client{ClientID: "old", ClientSecret: "secret", TokenEndpointAuthMethod: oauth.AuthMethodClientSecretPost,
+		Method: oauth.MethodDCR, RegistrationAccessToken: "rat", RegistrationClientURI: "https://as/register/old", Issuer: "https://as"}
+	data := ClientSecretData(&successor, "https://cb/callback")
+	if got, _ := RetiringFromSecret(&corev1.Secret{Data: data}); got != nil {
+		t.Fatalf("a Secret without a replaced client has one: %+v", got)
+	}
+	AddRetiring(data, &old, "the authorization server changed")
+	secret := &corev1.Secret{Data: data}
+	got, why := RetiringFromSecret(secret)
+	if got == nil || *got != old || why != "the authorization server changed" {
+		t.Fatalf("RetiringFromSecret = %+v, %q", got, why)
+	}
+	if cur := ClientFromSecret(secret); cur != successor {
+		t.Fatalf("the replaced client changed the current one: %+v", cur)
+	}
+	if after := WithoutRetiring(data); len(after) != len(ClientSecretData(&successor, "https://cb/callback")) {
+		t.Fatalf("WithoutRetiring left %d keys", len(after))
+	}
+}
+
 func TestLoadRefusesAClientOfAnotherIssuer(t *testing.T) {
 	scheme := envtestutil.NewScheme()
 	server := &mcpv1.MCPServer{

@@ -33,6 +33,10 @@ const (
 	// at: where the code was exchanged, then where the last refresh went.
 	// Absent in Secrets written before it was recorded.
 	KeyTokenEndpoint = "token_endpoint"
+	// KeyClientID is the OAuth client the tokens were issued to. A retired
+	// client takes only its own users' Secrets with it. Absent in Secrets
+	// written before it was recorded.
+	KeyClientID = "client_id"
 )
 
 // Annotations of a token Secret (besides mcpv1.AnnotationUser, the raw user ID).

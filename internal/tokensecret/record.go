@@ -35,6 +35,8 @@ type Record struct {
 	Resource string
 	// TokenEndpoint the refresh token belongs to; "" when not recorded.
 	TokenEndpoint string
+	// ClientID the tokens were issued to; "" when not recorded.
+	ClientID string
 
 	// The refresher's bookkeeping after failed refreshes.
 	RefreshError        string
@@ -64,6 +66,7 @@ func Read(s *corev1.Secret) Record {
 		Issuer:              string(d[KeyIssuer]),
 		Resource:            string(d[KeyResource]),
 		TokenEndpoint:       string(d[KeyTokenEndpoint]),
+		ClientID:            string(d[KeyClientID]),
 		RefreshError:        a[AnnotationRefreshError],
 		RefreshBackoffUntil: parseTime(a[AnnotationRefreshBackoffUntil]),
 		RefreshFloored:      a[AnnotationRefreshFloored],

@@ -26,7 +26,8 @@ func grant(refresh string, expiry time.Time) Grant {
 		User: "alice@example.com",
 		Tokens: Tokens{AccessToken: "at-1", TokenType: "Bearer", RefreshToken: refresh, Expiry: expiry,
 			Scopes: []string{"mcp:read", "", "mcp:tools", "mcp:read"}},
-		Issuer: "https://as.example.com", Resource: "https://mcp.example.com/mcp", TokenEndpoint: "https://as.example.com/token", IssuedAt: t0,
+		Issuer: "https://as.example.com", Resource: "https://mcp.example.com/mcp", TokenEndpoint: "https://as.example.com/token",
+		ClientID: "dcr-1", IssuedAt: t0,
 	}
 }
 
@@ -72,7 +73,7 @@ func TestWriteGrantReadRoundTrip(t *testing.T) {
 				Server: "github", User: "alice@example.com", State: StateActive, GrantID: rec.GrantID, IssuedAt: t0,
 				AccessToken: "at-1", TokenType: "Bearer", RefreshToken: tc.refresh, Expiry: tc.expiry,
 				Scopes: []string{"mcp:read", "mcp:tools"}, Issuer: "https://as.example.com", Resource: "https://mcp.example.com/mcp",
-				TokenEndpoint: "https://as.example.com/token",
+				TokenEndpoint: "https://as.example.com/token", ClientID: "dcr-1",
 			}
 			if rec.GrantID == "" {
 				t.Error("no grant ID written")

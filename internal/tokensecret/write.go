@@ -34,6 +34,7 @@ type Grant struct {
 	// TokenEndpoint is where the code was exchanged: the only place the
 	// refresh token is ever sent.
 	TokenEndpoint string
+	ClientID      string // the client the code was exchanged by
 	IssuedAt      time.Time
 }
 
@@ -71,6 +72,9 @@ func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
 	}
 	if g.TokenEndpoint != "" {
 		sec.Data[KeyTokenEndpoint] = []byte(g.TokenEndpoint)
+	}
+	if g.ClientID != "" {
+		sec.Data[KeyClientID] = []byte(g.ClientID)
 	}
 	sec.StringData = nil
 }
