@@ -2,8 +2,6 @@ package mcpserver
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/test/mcptest"
 )
 
 // A server that answers the probe with an event stream it never closes must
@@ -52,45 +51,6 @@ func TestReachabilityDoesNotWaitOnAnOpenEventStream(t *testing.T) {
 	}
 }
 
-// toolPager is a hostile MCP server: every tools/list page holds perPage
-// tools with names of nameLen bytes and a fresh cursor, forever.
-func toolPager(t *testing.T, perPage, nameLen int) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	pages := &atomic.Int32{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var msg struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-		}
-		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&msg) != nil {
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			return
-		}
-		if msg.ID == nil { // a notification
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		var result any
-		switch msg.Method {
-		case "initialize":
-			result = map[string]any{"protocolVersion": "2025-06-18", "capabilities": map[string]any{"tools": map[string]any{}},
-				"serverInfo": map[string]any{"name": "pager", "version": "1"}}
-		case "tools/list":
-			n := pages.Add(1)
-			tools := make([]map[string]any, perPage)
-			for i := range tools {
-				name := fmt.Sprintf("p%d-t%d-", n, i)
-				tools[i] = map[string]any{"name": name + strings.Repeat("x", nameLen-len(name)), "inputSchema": map[string]any{"type": "object"}}
-			}
-			result = map[string]any{"tools": tools, "nextCursor": fmt.Sprint(n)}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": msg.ID, "result": result})
-	}))
-	t.Cleanup(srv.Close)
-	return srv, pages
-}
-
 // A server whose tools/list never ends is followed only to the status bound:
 // by tool count when pages are large, by page count when they are small.
 func TestProbeSessionStopsAtTheToolBounds(t *testing.T) {
@@ -106,7 +66,8 @@ func TestProbeSessionStopsAtTheToolBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, pages := toolPager(t, tc.perPage, tc.nameLen)
+			srv, pages := mcptest.NewEndlessToolList(tc.perPage, tc.nameLen)
+			t.Cleanup(srv.Close)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			server := &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: srv.URL}}
