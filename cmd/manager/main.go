@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -27,12 +28,40 @@ import (
 	"github.com/mcp-operator/mcp-operator/webhooks"
 )
 
+// leaderElectionNamespace is where the leader election Lease lives: the
+// flag's value, else the namespace the manager runs in (POD_NAMESPACE or
+// the service account's, in a cluster), else the kubeconfig context's, else
+// "default", so that the documented local command works as it is.
+// kubeconfig is the --kubeconfig flag's value ("" when unset).
+func leaderElectionNamespace(flagValue, kubeconfig string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	ns, _, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).Namespace()
+	if err != nil {
+		return "", fmt.Errorf("finding the leader election namespace (set --leader-election-namespace): %w", err)
+	}
+	return ns, nil
+}
+
+// kubeconfigFlag is the value of the --kubeconfig flag controller-runtime
+// registers.
+func kubeconfigFlag() string {
+	if f := flag.Lookup("kubeconfig"); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
 // options are the manager's command-line flags.
 type options struct {
 	metricsAddr    string
 	secureMetrics  bool
 	probeAddr      string
 	leaderElect    bool
+	leaderElectNS  string
 	resyncInterval time.Duration
 	callbackURL    string
 	rediscovery    time.Duration
@@ -53,6 +82,8 @@ func parseFlags() options {
 		"Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&o.leaderElect, "leader-elect", true,
 		"Elect a leader so exactly one manager reconciles (and refreshes tokens) at a time.")
+	flag.StringVar(&o.leaderElectNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease. Default: the namespace the manager runs in, or outside a cluster the kubeconfig context's namespace (\"default\" when it names none).")
 	flag.DurationVar(&o.resyncInterval, "resync-interval", mcpserver.DefaultResyncInterval,
 		"How often a server is probed again when nothing changed (jittered).")
 	flag.IntVar(&o.workers, "mcpserver-workers", mcpserver.DefaultWorkers,
@@ -102,17 +133,22 @@ func run(ctx context.Context, o options) error {
 	}
 
 	restCfg := ctrl.GetConfigOrDie()
+	leaseNamespace, err := leaderElectionNamespace(o.leaderElectNS, kubeconfigFlag())
+	if o.leaderElect && err != nil {
+		return err
+	}
 	// Each token refresh costs a few API calls; client-go's default of 20 QPS
 	// would make catching up after an outage take minutes for many users.
 	restCfg.QPS, restCfg.Burst = 100, 200
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                 newScheme(),
-		Metrics:                metricsOpts,
-		HealthProbeBindAddress: o.probeAddr,
-		LeaderElection:         o.leaderElect,
-		LeaderElectionID:       "mcp-operator.mcpoperator.io",
-		Client:                 controllers.ClientOptions(),
-		Cache:                  controllers.CacheOptions(),
+		Scheme:                  newScheme(),
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "mcp-operator.mcpoperator.io",
+		LeaderElectionNamespace: leaseNamespace,
+		Client:                  controllers.ClientOptions(),
+		Cache:                   controllers.CacheOptions(),
 		WebhookServer: webhook.NewServer(webhook.Options{
 			CertDir: o.webhookCertDir,
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
