@@ -64,7 +64,9 @@ func stripCachedMetadata(obj any) (any, error) {
 
 // SetupWithManager registers every controller of the operator: the
 // MCPServer reconciler, the token refresher and the connected-users counter.
-// The last two share one cache that holds only the operator's token Secrets.
+// The last two share one cache that holds only the metadata of the
+// operator's token Secrets; they read the data of the Secrets they trust
+// from the API server.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	tokens, err := tokenrefresh.NewTokenCache(mgr)
 	if err != nil {
@@ -82,7 +84,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	}).SetupWithManager(mgr, tokens); err != nil {
 		return err
 	}
-	if err := (&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), Clock: cfg.Clock}).SetupWithManager(mgr, tokens); err != nil {
+	if err := (&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: cfg.Clock}).SetupWithManager(mgr, tokens); err != nil {
 		return fmt.Errorf("creating the connected-users counter: %w", err)
 	}
 	return (&mcpserver.Reconciler{

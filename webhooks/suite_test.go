@@ -150,7 +150,15 @@ func validServer(ns string) *mcpv1.MCPServer {
 	}
 }
 
+// createSecret creates a Secret meant for MCPServers: labelled with the
+// credential opt-in.
 func createSecret(ns, name string, data map[string]string) {
-	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: data}
+	createSecretOf(ns, name, corev1.SecretTypeOpaque, map[string]string{mcpv1.LabelCredential: mcpv1.LabelCredentialValue}, data)
+}
+
+// createSecretOf creates a Secret of type typ with exactly labels.
+func createSecretOf(ns, name string, typ corev1.SecretType, labels, data map[string]string) {
+	GinkgoHelper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}, Type: typ, StringData: data}
 	Expect(k8sClient.Create(ctx, s)).To(Succeed())
 }

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/credentialsecret"
 	"github.com/mcp-operator/mcp-operator/internal/httpheader"
 )
 
@@ -61,8 +62,11 @@ func secretRefs(s *mcpv1.MCPServer) []secretRef {
 }
 
 // checkSecrets reads the referenced Secrets. A Secret that does not exist
-// yet is only a warning: GitOps tools apply objects in any order. Where the
-// headers Secret can be read, its keys must be usable header names.
+// yet, or is not yet labelled as meant for MCPServers
+// (credentialsecret), is only a warning: GitOps tools apply objects in any
+// order, and the reconciler holds the Secret to the same rule. A Secret of a
+// type no MCPServer may reference is refused: its type cannot change. Where
+// the headers Secret can be read, its keys must be usable header names.
 func (v *MCPServerValidator) checkSecrets(ctx context.Context, s *mcpv1.MCPServer) (admission.Warnings, field.ErrorList) {
 	var warnings admission.Warnings
 	var errs field.ErrorList
@@ -81,6 +85,16 @@ func (v *MCPServerValidator) checkSecrets(ctx context.Context, s *mcpv1.MCPServe
 			// The answer must not depend on a flaky read: admit, and say so.
 			ctrl.LoggerFrom(ctx).Info("Could not read a referenced Secret", "secret", ref.name, "error", err.Error())
 			warnings = append(warnings, fmt.Sprintf("%s: Secret %q could not be read, so its contents were not checked", ref.path, ref.name))
+			continue
+		}
+		// A Secret that may not be sent is not looked into either: its
+		// keys are none of the author's business.
+		switch reason, problem := credentialsecret.Refusal(secret); reason {
+		case mcpv1.ReasonSecretTypeNotAllowed:
+			errs = append(errs, field.Forbidden(ref.path.Child("name"), fmt.Sprintf("Secret %q %s", ref.name, problem)))
+			continue
+		case mcpv1.ReasonSecretNotOptedIn:
+			warnings = append(warnings, fmt.Sprintf("%s: Secret %q %s; the server stays not ready until it is", ref.path, ref.name, problem))
 			continue
 		}
 		if ref.key != "" {

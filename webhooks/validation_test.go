@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -144,6 +145,26 @@ var _ = Describe("The validating webhook", func() {
 			field: "spec.tools.allow[0]", says: "list each tool as its own entry"}),
 		Entry("a tool name with a control character", invalidCase{mutate: withTools(nil, []string{"rm\x07"}),
 			field: "spec.tools.deny[0]", says: "must not contain spaces or control characters"}),
+	)
+
+	DescribeTable("refuses a reference to a Secret no MCPServer may use, labelled or not, without naming its keys",
+		func(typ corev1.SecretType) {
+			ns := newNamespace(nil)
+			createSecretOf(ns, "headers", typ, map[string]string{mcpv1.LabelCredential: mcpv1.LabelCredentialValue},
+				map[string]string{"X-Hidden-Key": "x"})
+			s := validServer(ns)
+			withHeadersSecret(s)
+			err := k8sClient.Create(ctx, s)
+			Expect(err).To(HaveOccurred(), "the API server accepted a reference to a %s Secret", typ)
+			Expect(err.Error()).To(And(
+				ContainSubstring(deniedByWebhook),
+				ContainSubstring("spec.auth.headers.secretRef.name: Forbidden"),
+				ContainSubstring("is of type "+string(typ)+", which an MCPServer may never reference"),
+				Not(ContainSubstring("X-Hidden-Key")),
+			))
+		},
+		Entry("a user's token Secret", mcpv1.SecretTypeUserToken),
+		Entry("an OAuth client Secret", mcpv1.SecretTypeOAuth2Client),
 	)
 
 	It("reports every broken rule at once", func() {

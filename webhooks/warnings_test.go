@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
@@ -45,6 +46,22 @@ var _ = Describe("Admission warnings", func() {
 			withAPIKeyHeader("X-API-Key")(s)
 			Expect(k8sClient.Create(ctx, s)).To(Succeed())
 			Expect(warnings.take()).To(ConsistOf(ContainSubstring(`Secret "api-key" has no key "key" yet`)))
+		})
+
+		It("warns when the Secret is not opted in, without looking into it", func() {
+			ns := newNamespace(nil)
+			createSecretOf(ns, "headers", corev1.SecretTypeOpaque, nil, map[string]string{"Host": "evil.example"})
+			warnings.take()
+			s := validServer(ns)
+			withHeadersSecret(s)
+			// Admitted although key "Host" is no usable header: the key
+			// names of a Secret not meant for MCPServers are not echoed.
+			Expect(k8sClient.Create(ctx, s)).To(Succeed())
+			Expect(warnings.take()).To(ConsistOf(And(
+				ContainSubstring(`spec.auth.headers.secretRef: Secret "headers" is not labelled mcpoperator.io/credential=true`),
+				ContainSubstring("kubectl label secret -n "+ns+" headers mcpoperator.io/credential=true"),
+				Not(ContainSubstring("Host")),
+			)))
 		})
 
 		It("stays quiet when the Secret and key exist", func() {

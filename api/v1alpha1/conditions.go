@@ -19,6 +19,13 @@ const (
 	ReasonRegistered            = "Registered"
 	ReasonSecretNotFound        = "SecretNotFound"
 	ReasonSecretKeyNotFound     = "SecretKeyNotFound"
+	// ReasonSecretNotOptedIn: a referenced Secret lacks the LabelCredential
+	// label, so the operator does not send it anywhere.
+	ReasonSecretNotOptedIn = "SecretNotOptedIn"
+	// ReasonSecretTypeNotAllowed: a referenced Secret is of a type an
+	// MCPServer may never reference (the operator's own Secrets, service
+	// account tokens), labelled or not.
+	ReasonSecretTypeNotAllowed = "SecretTypeNotAllowed"
 	// ReasonInvalidHeader: a headers Secret has a key that is no usable header name.
 	ReasonInvalidHeader           = "InvalidHeader"
 	ReasonDiscoveryFailed         = "DiscoveryFailed"

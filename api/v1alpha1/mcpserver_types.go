@@ -193,7 +193,9 @@ type OAuth2Auth struct {
 	ClientID string `json:"clientID,omitempty"`
 
 	// clientSecretRef selects the Secret key holding the pre-registered
-	// client's secret. Omit it for a public client.
+	// client's secret. Omit it for a public client. The Secret must carry
+	// the label mcpoperator.io/credential=true, and may not be one of the
+	// operator's own Secrets.
 	// +optional
 	ClientSecretRef *SecretKeySelector `json:"clientSecretRef,omitempty"`
 
@@ -233,7 +235,9 @@ type APIKeyAuth struct {
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+.^_|~-]+$`
 	Header string `json:"header"`
 
-	// secretKeyRef selects the Secret key holding the API key.
+	// secretKeyRef selects the Secret key holding the API key. The Secret
+	// must carry the label mcpoperator.io/credential=true, and may not be
+	// one of the operator's own Secrets or a service-account token.
 	// +required
 	SecretKeyRef SecretKeySelector `json:"secretKeyRef"`
 }
@@ -241,7 +245,9 @@ type APIKeyAuth struct {
 // HeadersAuth sends fixed headers from a Secret.
 type HeadersAuth struct {
 	// secretRef names a Secret in the same namespace; each of its keys is a
-	// header name and each value that header's value.
+	// header name and each value that header's value. The Secret must carry
+	// the label mcpoperator.io/credential=true, and may not be one of the
+	// operator's own Secrets or a service-account token.
 	// +required
 	SecretRef LocalObjectReference `json:"secretRef"`
 }

@@ -15,6 +15,15 @@ const (
 	LabelServer = "mcpoperator.io/server"
 	// LabelUserHash is the hash of the user ID a token Secret belongs to.
 	LabelUserHash = "mcpoperator.io/user-hash"
+	// LabelCredential, set to LabelCredentialValue, opts a Secret in to
+	// being referenced by an MCPServer's spec.auth (apiKey.secretKeyRef,
+	// headers.secretRef, oauth2.clientSecretRef). Whoever can create an
+	// MCPServer chooses the URL its credentials are sent to, so the operator
+	// sends no Secret its owner did not mark for that; see
+	// internal/credentialsecret.
+	LabelCredential = "mcpoperator.io/credential"
+	// LabelCredentialValue is the value of LabelCredential that opts a Secret in.
+	LabelCredentialValue = "true"
 
 	// AnnotationUser holds the raw user ID of a token Secret (never part of a name).
 	AnnotationUser = "mcpoperator.io/user"

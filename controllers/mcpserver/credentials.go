@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/credentialsecret"
 	"github.com/mcp-operator/mcp-operator/internal/httpheader"
 	"github.com/mcp-operator/mcp-operator/internal/stalled"
 )
@@ -74,8 +75,10 @@ func (r *Reconciler) authFailed(s *serverScope, err error) (ctrl.Result, error) 
 	return ctrl.Result{}, fmt.Errorf("resolving the credentials of MCPServer %s/%s: %w", s.server.Namespace, s.server.Name, err)
 }
 
-// secretData reads a referenced Secret straight from the API server. usage
-// says where it is referenced from, e.g. `(key "token") referenced by spec.auth.apiKey.secretKeyRef`.
+// secretData reads a referenced Secret straight from the API server and
+// hands out its data only when the Secret may be sent (credentialsecret: it
+// is opted in and not of a forbidden type). usage says where it is
+// referenced from, e.g. `(key "token") referenced by spec.auth.apiKey.secretKeyRef`.
 func (r *Reconciler) secretData(ctx context.Context, namespace, name, usage string) (map[string][]byte, error) {
 	secret := &corev1.Secret{}
 	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, secret)
@@ -85,6 +88,9 @@ func (r *Reconciler) secretData(ctx context.Context, namespace, name, usage stri
 			"Secret %s/%s %s does not exist: create it, or fix the reference", namespace, name, usage)
 	case err != nil:
 		return nil, fmt.Errorf("reading Secret %s/%s %s: %w", namespace, name, usage, err)
+	}
+	if reason, problem := credentialsecret.Refusal(secret); reason != "" {
+		return nil, stalled.Errorf(reason, "Secret %s/%s %s %s", namespace, name, usage, problem)
 	}
 	return secret.Data, nil
 }

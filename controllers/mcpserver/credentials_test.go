@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,8 +98,7 @@ var _ = Describe("Credential resolution", func() {
 		Eventually(warningEvents(ns, mcpv1.ReasonSecretNotFound)).ShouldNot(BeEmpty())
 
 		// A Secret without the key: still False, naming the key.
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "api-key"},
-			StringData: map[string]string{"other": "x"}}
+		secret := fixture.CredentialSecret(ns, "api-key", map[string]string{"other": "x"})
 		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretKeyNotFound))
 		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(ContainSubstring(`key "key"`))
@@ -120,7 +123,7 @@ var _ = Describe("Credential resolution", func() {
 		mcp := mcptest.NewServer("X-Team-Token", "team")
 		DeferCleanup(mcp.Close)
 		ns := newNamespace()
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hdrs"}}
+		secret := fixture.CredentialSecret(ns, "hdrs", nil)
 		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
 		s := fixture.MCPServer(ns, "headers", mcp.URL, fixture.WithAuth(mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
 			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "hdrs"}}}))
@@ -138,6 +141,65 @@ var _ = Describe("Credential resolution", func() {
 		secret.Data = map[string][]byte{"X-Team-Token": []byte("team")}
 		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
+	})
+
+	It("sends no Secret its owner did not opt in, and picks it up once labelled", func() {
+		mcp, seen := recordingMCPServer("X-Team-Token", "team-s3cr3t")
+		ns := newNamespace()
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hdrs"},
+			StringData: map[string]string{"X-Team-Token": "team-s3cr3t"}}
+		Expect(k8sClient.Create(ctx, secret)).To(Succeed())
+		s := fixture.MCPServer(ns, "headers", mcp.URL, fixture.WithAuth(mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
+			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "hdrs"}}}))
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+
+		Eventually(get(key)).Should(And(
+			haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretNotOptedIn),
+			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonSecretNotOptedIn),
+		))
+		msg := condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message
+		Expect(msg).To(And(
+			ContainSubstring("Secret "+ns+"/hdrs referenced by spec.auth.headers.secretRef is not labelled mcpoperator.io/credential=true"),
+			ContainSubstring("kubectl label secret -n "+ns+" hdrs mcpoperator.io/credential=true"),
+			Not(ContainSubstring("X-Team-Token")), Not(ContainSubstring("team-s3cr3t")),
+		))
+		Eventually(warningEvents(ns, mcpv1.ReasonSecretNotOptedIn)).ShouldNot(BeEmpty())
+		Expect(get(key)(Default)).To(haveCondition(mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped))
+		Consistently(seen.carried, "2s").Should(BeFalse(), "a request carried the value of a Secret that was not opted in")
+
+		// Labelling the Secret wakes the server (no resync in this suite).
+		secret.Labels = map[string]string{mcpv1.LabelCredential: mcpv1.LabelCredentialValue}
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
+		Expect(seen.carried()).To(BeTrue())
+	})
+
+	It("never sends an operator-owned Secret, even labelled", func() {
+		mcp, seen := recordingMCPServer("Access_token", "user-access-t0ken")
+		ns := newNamespace()
+		// Referenced before it exists (as GitOps may), so the webhook has
+		// nothing to refuse and only the reconciler can.
+		s := fixture.MCPServer(ns, "grab", mcp.URL, fixture.WithAuth(mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
+			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "someones-token"}}}))
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretNotFound))
+
+		Expect(k8sClient.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "someones-token",
+				Labels: map[string]string{mcpv1.LabelCredential: mcpv1.LabelCredentialValue}},
+			Type:       mcpv1.SecretTypeUserToken,
+			StringData: map[string]string{"Access_token": "user-access-t0ken"},
+		})).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonSecretTypeNotAllowed))
+		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(And(
+			ContainSubstring("Secret "+ns+"/someones-token referenced by spec.auth.headers.secretRef is of type mcpoperator.io/user-token"),
+			Not(ContainSubstring("user-access-t0ken")),
+		))
+		Expect(get(key)(Default)).To(haveCondition(mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped))
+		Consistently(seen.carried, "2s").Should(BeFalse(), "a request carried a user's access token")
+		Expect(seen.requests()).To(BeZero())
 	})
 
 	It("says so when a server is disabled, and does not probe it", func() {
@@ -282,3 +344,39 @@ var _ = Describe("Credential resolution", func() {
 		Expect(writes.Load()).To(BeZero())
 	})
 })
+
+// headerRecord is what a recording MCP server saw.
+type headerRecord struct {
+	n   atomic.Int64
+	hit atomic.Bool
+}
+
+// requests is how many requests arrived.
+func (h *headerRecord) requests() int64 { return h.n.Load() }
+
+// carried reports whether any request carried the value in any header.
+func (h *headerRecord) carried() bool { return h.hit.Load() }
+
+// recordingMCPServer is an MCP server guarded by header=value that records
+// whether value ever arrived, in any header of any request.
+func recordingMCPServer(header, value string) (*httptest.Server, *headerRecord) {
+	backend := mcptest.NewServer(header, value)
+	DeferCleanup(backend.Close)
+	target, err := url.Parse(backend.URL)
+	Expect(err).NotTo(HaveOccurred())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	rec := &headerRecord{}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.n.Add(1)
+		for _, vs := range r.Header {
+			for _, v := range vs {
+				if strings.Contains(v, value) {
+					rec.hit.Store(true)
+				}
+			}
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	DeferCleanup(front.Close)
+	return front, rec
+}

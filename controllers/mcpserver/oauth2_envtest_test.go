@@ -82,8 +82,7 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 	It("copies a pre-registered client into the client Secret and keeps the discovered issuer", func() {
 		fake := newFake(fakeauth.Options{DisableDCR: true})
 		static := fake.AddClient(fakeauth.Client{RedirectURIs: []string{mcpauth.RedirectURI(testConfig().CallbackURL, ns, "static")}})
-		Expect(k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds"},
-			StringData: map[string]string{"secret": static.Secret}})).To(Succeed())
+		Expect(k8sClient.Create(ctx, fixture.CredentialSecret(ns, "creds", map[string]string{"secret": static.Secret}))).To(Succeed())
 		ep := fake.Endpoints()
 		server := newOAuth2Server(ns, "static", fake.MCPURL())
 		server.Spec.Auth.OAuth2 = &mcpv1.OAuth2Auth{ClientID: static.ID, AuthorizationURL: ep.Authorization, TokenURL: ep.Token,

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -38,7 +40,7 @@ func TestConnectedUsersCountUsesTheCodecsUsableRule(t *testing.T) {
 		token("expired-with-refresh", "rt", now.Add(-time.Second)),
 		token("live-no-refresh", "", now.Add(time.Minute)),
 	).Build()
-	r := &ConnectedUsers{Client: c, tokens: c, Clock: clocktesting.NewFakeClock(now)}
+	r := &ConnectedUsers{Client: c, APIReader: c, tokens: c, Clock: clocktesting.NewFakeClock(now)}
 	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(srv)})
 	if err != nil {
 		t.Fatal(err)
@@ -52,5 +54,38 @@ func TestConnectedUsersCountUsesTheCodecsUsableRule(t *testing.T) {
 	}
 	if res.RequeueAfter != time.Minute {
 		t.Errorf("RequeueAfter = %v, want 1m (when live-no-refresh stops being usable)", res.RequeueAfter)
+	}
+}
+
+// TestConnectedUsersCountsOnlySecretsTheServerControls: a Secret with the
+// token Secret's labels, type and usable tokens is not a connected user
+// unless the MCPServer controls it.
+func TestConnectedUsersCountsOnlySecretsTheServerControls(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	srv := fixture.MCPServer("chat", "github", "https://mcp.example.com/mcp", fixture.WithOAuth2(mcpv1.OAuth2Auth{}))
+	srv.UID = "uid-1"
+	token := func(user string, refs ...metav1.OwnerReference) *corev1.Secret {
+		s := fixture.TokenSecret(srv, fixture.Grant(user, now))
+		if refs != nil {
+			s.OwnerReferences = refs
+		}
+		return s
+	}
+	c := fake.NewClientBuilder().WithScheme(envtestutil.NewScheme()).WithStatusSubresource(&mcpv1.MCPServer{}).WithObjects(srv,
+		token("alice"),
+		token("mallory", metav1.OwnerReference{}), // no controller
+		token("eve", metav1.OwnerReference{APIVersion: mcpv1.GroupVersion.String(), Kind: "MCPServer", Name: "github",
+			UID: "uid-0", Controller: ptr.To(true)}),
+	).Build()
+	r := &ConnectedUsers{Client: c, APIReader: c, tokens: c, Clock: clocktesting.NewFakeClock(now)}
+	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(srv)}); err != nil {
+		t.Fatal(err)
+	}
+	got := &mcpv1.MCPServer{}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(srv), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.ConnectedUsers != 1 {
+		t.Errorf("connectedUsers = %d, want 1 (alice; mallory's and eve's Secrets are not the server's)", got.Status.ConnectedUsers)
 	}
 }

@@ -40,43 +40,92 @@ var (
 	})
 	tokensByState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mcp_operator_tokens",
-		Help: "Per-user token Secrets by state, as last seen by the refresher.",
+		Help: "Per-user token Secrets by state, as last seen by the refresher; a state the operator does not write counts as \"unknown\".",
 	}, []string{"state"})
+	untrustedTokenSecrets = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "mcp_operator_untrusted_token_secrets",
+		Help: "Secrets with the token Secret's labels and type that the MCPServer named in their label does not control; the refresher neither refreshes nor counts them.",
+	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(tokenRefreshTotal, tokenRefreshDuration, tokenRefreshLag, tokensByState)
+	metrics.Registry.MustRegister(tokenRefreshTotal, tokenRefreshDuration, tokenRefreshLag, tokensByState, untrustedTokenSecrets)
+}
+
+// stateUnknown is the state label of every state the operator does not
+// write: the annotation is free text on an object others can edit, and a
+// label value per distinct text would let anyone grow the metric at will.
+const stateUnknown = "unknown"
+
+// stateLabel is the state label value of state.
+func stateLabel(state mcpauth.State) string {
+	switch state {
+	case mcpauth.StateActive, mcpauth.StateReauthorizationRequired, mcpauth.StateExpired, mcpauth.StateClientInvalid:
+		return string(state)
+	}
+	return stateUnknown
 }
 
 // stateTracker keeps the tokens-by-state gauge exact: it remembers each
-// Secret's last seen state and moves it between label values.
+// Secret's last seen state label and moves it between label values.
 type stateTracker struct {
 	mu     sync.Mutex
-	states map[types.NamespacedName]mcpauth.State
+	states map[types.NamespacedName]string
 }
 
 func (t *stateTracker) set(key types.NamespacedName, state mcpauth.State) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.states == nil {
-		t.states = map[types.NamespacedName]mcpauth.State{}
+		t.states = map[types.NamespacedName]string{}
 	}
+	label := stateLabel(state)
 	old, had := t.states[key]
-	if had && old == state {
+	if had && old == label {
 		return
 	}
 	if had {
-		tokensByState.WithLabelValues(string(old)).Dec()
+		tokensByState.WithLabelValues(old).Dec()
 	}
-	t.states[key] = state
-	tokensByState.WithLabelValues(string(state)).Inc()
+	t.states[key] = label
+	tokensByState.WithLabelValues(label).Inc()
 }
 
 func (t *stateTracker) forget(key types.NamespacedName) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if old, had := t.states[key]; had {
-		tokensByState.WithLabelValues(string(old)).Dec()
+		tokensByState.WithLabelValues(old).Dec()
 		delete(t.states, key)
+	}
+}
+
+// untrustedTracker keeps the untrusted-Secrets gauge exact.
+type untrustedTracker struct {
+	mu   sync.Mutex
+	keys map[types.NamespacedName]bool
+}
+
+// add records key as untrusted; it reports whether it was not already.
+func (t *untrustedTracker) add(key types.NamespacedName) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.keys[key] {
+		return false
+	}
+	if t.keys == nil {
+		t.keys = map[types.NamespacedName]bool{}
+	}
+	t.keys[key] = true
+	untrustedTokenSecrets.Inc()
+	return true
+}
+
+func (t *untrustedTracker) forget(key types.NamespacedName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.keys[key] {
+		delete(t.keys, key)
+		untrustedTokenSecrets.Dec()
 	}
 }

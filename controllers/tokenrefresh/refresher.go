@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,8 +35,9 @@ type Refresher struct {
 	// Client writes token Secrets and MCPServer annotations and status, and
 	// reads MCPServers from the manager's cache.
 	Client client.Client
-	// APIReader reads live objects: a token Secret right before its refresh
-	// token is redeemed or after a write conflict, and the client Secret.
+	// APIReader reads live objects: every token Secret's data (the token
+	// cache holds metadata only), a token Secret after a write conflict, and
+	// the client Secret.
 	APIReader client.Reader
 	Recorder  recorder.EventRecorder
 	// HTTPClient is the egress-guarded client for the token endpoint.
@@ -47,9 +50,10 @@ type Refresher struct {
 	// MaxConcurrentReconciles is the number of parallel refreshes; default 8.
 	MaxConcurrentReconciles int
 
-	tokens  client.Reader // the label-limited token Secret cache
-	states  stateTracker
-	pending pendingStore
+	tokens    client.Reader // the token Secret metadata cache (NewTokenCache)
+	states    stateTracker
+	untrusted untrustedTracker
+	pending   pendingStore
 }
 
 // Defaults of the Refresher's and ConnectedUsers' tunables.
@@ -75,36 +79,49 @@ const (
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile refreshes one token Secret when it is due and otherwise asks
-// to be woken when it will be.
+// to be woken when it will be. It acts only on a Secret its MCPServer
+// controls (tokensecret.ControlledBy), judged first on the cached metadata,
+// so a look-alike's data is never read, and again on the live copy it reads
+// the tokens from.
 func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	// Token Secrets are read and written here: keep client-go's body dumps out of the logs.
 	ctx = logsafe.WithoutBodyDumps(ctx)
-	secret := &corev1.Secret{}
-	if err := r.tokens.Get(ctx, req.NamespacedName, secret); err != nil {
+	key := req.NamespacedName
+	meta := newTokenMeta()
+	if err := r.tokens.Get(ctx, key, meta); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.states.forget(req.NamespacedName)
-			r.pending.drop(req.NamespacedName)
+			r.forget(key)
+			r.pending.drop(key)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, fmt.Errorf("reading token Secret %s: %w", req, err)
 	}
-	if secret.Type != mcpv1.SecretTypeUserToken {
-		return ctrl.Result{}, nil
+	server, err := r.controllingServer(ctx, meta)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	rec := tokensecret.Read(secret)
-	r.states.set(req.NamespacedName, rec.State)
-	now := r.Clock.Now()
-	if act, wait := r.decide(secret, rec, now); act != actRefresh && act != actExpire {
-		return resultFor(act, wait), r.noteFloor(ctx, secret, rec)
+	if server == nil {
+		return r.skipUntrusted(ctx, key)
 	}
 
-	// The cache may lag our own last write: decide again on a live read so
-	// that an already-redeemed refresh token is never sent twice.
+	// The data is read live, never cached: this also means a decision is
+	// never taken on a copy older than our own last write, so an
+	// already-redeemed refresh token is never sent twice.
 	live := &corev1.Secret{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, live); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("reading token Secret %s: %w", req, err))
+	if err := r.APIReader.Get(ctx, key, live); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(key)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("reading token Secret %s: %w", req, err)
 	}
-	rec = tokensecret.Read(live)
+	if live.Type != mcpv1.SecretTypeUserToken || !tokensecret.ControlledBy(live, server) {
+		return r.skipUntrusted(ctx, key)
+	}
+	r.untrusted.forget(key)
+	rec := tokensecret.Read(live)
+	r.states.set(key, rec.State)
+	now := r.Clock.Now()
 	act, wait := r.decide(live, rec, now)
 	switch act {
 	case actRefresh:
@@ -112,7 +129,42 @@ func (r *Refresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	case actExpire:
 		return r.expire(ctx, live, rec)
 	}
-	return resultFor(act, wait), nil
+	return resultFor(act, wait), r.noteFloor(ctx, live, rec)
+}
+
+// controllingServer is the MCPServer named in the Secret's server label
+// when it controls the Secret, else nil.
+func (r *Refresher) controllingServer(ctx context.Context, meta *metav1.PartialObjectMetadata) (*mcpv1.MCPServer, error) {
+	name := meta.Labels[mcpv1.LabelServer]
+	if name == "" {
+		return nil, nil
+	}
+	server := &mcpv1.MCPServer{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: meta.Namespace, Name: name}, server); err != nil {
+		return nil, client.IgnoreNotFound(fmt.Errorf("reading MCPServer %s/%s of token Secret %s: %w", meta.Namespace, name, meta.Name, err))
+	}
+	if !tokensecret.ControlledBy(meta, server) {
+		return nil, nil
+	}
+	return server, nil
+}
+
+// skipUntrusted leaves alone a Secret that looks like a token Secret but
+// that the MCPServer named in its label does not control: its refresh token
+// is not redeemed, and it is not counted. A change to its metadata (an
+// owner reference set) wakes the refresher again.
+func (r *Refresher) skipUntrusted(ctx context.Context, key types.NamespacedName) (ctrl.Result, error) {
+	r.states.forget(key)
+	if r.untrusted.add(key) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Skipping a Secret with the token Secret's labels and type that its MCPServer does not control", "secret", key)
+	}
+	return ctrl.Result{}, nil
+}
+
+// forget drops what the refresher remembers of a deleted Secret.
+func (r *Refresher) forget(key types.NamespacedName) {
+	r.states.forget(key)
+	r.untrusted.forget(key)
 }
 
 // decide says what a token Secret needs at now, and for actWait how long

@@ -14,6 +14,9 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -376,6 +379,77 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Eventually(func() string { return rg.secret("alice").Annotations[mcpauth.AnnotationState] }).
 			Should(Equal(string(mcpauth.StateExpired)))
 		Expect(rg.fake.Counters().TokenRefresh).To(BeZero())
+	})
+
+	It("redeems no refresh token of a Secret its MCPServer does not control, and does not count it", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		untrustedBefore := gauge("mcp_operator_untrusted_token_secrets")
+		rg.start()
+		rg.connect("alice") // the server's own
+		// Look-alikes: a token Secret's name, labels, type and data, with a
+		// refresh token the fake would honour, but not controlled by srv.
+		lookAlikes := map[string][]metav1.OwnerReference{
+			"mallory": nil,
+			"eve": {{APIVersion: mcpv1.GroupVersion.String(), Kind: "MCPServer", Name: "srv",
+				UID: "uid-of-an-earlier-srv", Controller: ptr.To(true)}},
+			"trudy": {{APIVersion: mcpv1.GroupVersion.String(), Kind: "MCPServer", Name: "srv",
+				UID: rg.server.UID}}, // an owner, but not the controller
+		}
+		planted := map[string]string{} // user -> resourceVersion
+		var plantedRTs []string
+		for user, refs := range lookAlikes {
+			tok, err := rg.fake.IssueTokens(rg.clientID)
+			Expect(err).NotTo(HaveOccurred())
+			sec := rg.tokenSecret(user, tok)
+			sec.OwnerReferences = refs
+			Expect(refresherAPI.c.Create(ctx, sec)).To(Succeed())
+			planted[user] = sec.ResourceVersion
+			plantedRTs = append(plantedRTs, tok.RefreshToken)
+		}
+
+		rg.step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1), "alice's token is refreshed")
+		Consistently(func() int { return rg.fake.Counters().TokenRefresh }, "500ms").Should(Equal(1), "a look-alike's token was refreshed")
+		for _, form := range rg.forms.all() {
+			Expect(plantedRTs).NotTo(ContainElement(form.Get("refresh_token")))
+		}
+		for user, rv := range planted {
+			Expect(rg.secret(user).ResourceVersion).To(Equal(rv), "the refresher wrote to %s's look-alike", user)
+		}
+		Eventually(func() int32 {
+			srv := &mcpv1.MCPServer{}
+			Expect(refresherAPI.c.Get(ctx, client.ObjectKeyFromObject(rg.server), srv)).To(Succeed())
+			return srv.Status.ConnectedUsers
+		}).Should(BeEquivalentTo(1), "look-alikes are not connected users")
+		Consistently(func() int32 {
+			srv := &mcpv1.MCPServer{}
+			Expect(refresherAPI.c.Get(ctx, client.ObjectKeyFromObject(rg.server), srv)).To(Succeed())
+			return srv.Status.ConnectedUsers
+		}, "300ms").Should(BeEquivalentTo(1))
+		Expect(gauge("mcp_operator_untrusted_token_secrets")).To(Equal(untrustedBefore + 3))
+	})
+
+	It("caches token Secrets' metadata only: their data, annotations included, is never in the cache", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		rg.start()
+		rg.connect("alice")
+		key := client.ObjectKey{Namespace: rg.ns, Name: mcpauth.TokenSecretName("srv", "alice")}
+		meta := &metav1.PartialObjectMetadata{}
+		meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		Eventually(func() error { return rg.tokens.Get(ctx, key, meta) }).Should(Succeed())
+		Expect(meta.Annotations).To(BeEmpty(), "the raw user ID and the refresher's notes stay out of the cache")
+		Expect(meta.Labels).To(HaveKeyWithValue(mcpv1.LabelServer, "srv"))
+		Expect(meta.OwnerReferences).To(ConsistOf(HaveField("UID", rg.server.UID)))
+
+		var notCached *cache.ErrResourceNotCached
+		err := rg.tokens.Get(ctx, key, &corev1.Secret{})
+		Expect(errors.As(err, &notCached)).To(BeTrue(), "a full Secret read through the token cache: %v", err)
+		err = rg.tokens.List(ctx, &corev1.SecretList{}, client.InNamespace(rg.ns))
+		Expect(errors.As(err, &notCached)).To(BeTrue(), "a full Secret list through the token cache: %v", err)
+
+		// And the refresher still refreshes, reading the data live.
+		rg.step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(1))
 	})
 
 	It("loses no refresh across a manager restart mid-schedule", func() {

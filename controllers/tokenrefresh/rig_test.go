@@ -16,6 +16,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -54,6 +55,8 @@ type rig struct {
 	// tweak adjusts the refresher before it is set up (e.g. an interceptor).
 	tweak func(r *tokenrefresh.Refresher)
 	stop  func()
+	// tokens is the running manager's token Secret cache.
+	tokens cache.Cache
 }
 
 func newRig(opts fakeauth.Options, omitResource bool, clientTweak func(*fakeauth.Client)) *rig {
@@ -126,9 +129,10 @@ func (rg *rig) start() {
 	}
 	tokens, err := tokenrefresh.NewTokenCache(mgr)
 	Expect(err).NotTo(HaveOccurred())
+	rg.tokens = tokens
 	Expect(mgr.Add(tokens)).To(Succeed())
 	Expect(r.SetupWithManager(mgr, tokens)).To(Succeed())
-	Expect((&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), Debounce: 50 * time.Millisecond, Clock: rg.clock}).SetupWithManager(mgr, tokens)).To(Succeed())
+	Expect((&tokenrefresh.ConnectedUsers{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Debounce: 50 * time.Millisecond, Clock: rg.clock}).SetupWithManager(mgr, tokens)).To(Succeed())
 	mctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -236,6 +240,18 @@ func activeRefreshes() float64 {
 					return m.GetGauge().GetValue()
 				}
 			}
+		}
+	}
+	return 0
+}
+
+// gauge is the value of an unlabelled gauge in controller-runtime's registry.
+func gauge(name string) float64 {
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
 		}
 	}
 	return 0

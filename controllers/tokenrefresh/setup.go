@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/workqueue"
@@ -14,15 +15,24 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 )
 
-// NewTokenCache is a cache of our token Secrets only: label managed-by
-// mcp-operator and type mcpoperator.io/user-token, managedFields dropped.
+// NewTokenCache is a cache of the metadata of our token Secrets only:
+// label managed-by mcp-operator and type mcpoperator.io/user-token. It
+// never holds a Secret's data: anyone who can create Secrets could make
+// look-alikes of any size with that label and type. The refresher and the
+// counter read the data of a Secret they trust (tokensecret.ControlledBy)
+// straight from the API server when they act on it.
+//
+// Each cached object keeps only what deciding trust takes (name, UID,
+// resourceVersion, our labels, the controller reference), so a look-alike
+// costs the same few hundred bytes however large its annotations are. A
+// read of a full Secret through the cache fails (ReaderFailOnMissingInformer)
+// instead of quietly starting an informer that would cache data.
 //
 // It is a cache of its own rather than a label selector on Secrets in the
 // manager's cache: the manager's cache keys its settings by GVK, so such a
@@ -30,24 +40,69 @@ import (
 // Secrets, which must see the unlabelled Secrets users reference.
 func NewTokenCache(mgr ctrl.Manager) (cache.Cache, error) {
 	return cache.New(mgr.GetConfig(), cache.Options{
-		HTTPClient: mgr.GetHTTPClient(),
-		Scheme:     mgr.GetScheme(),
-		Mapper:     mgr.GetRESTMapper(),
+		HTTPClient:                  mgr.GetHTTPClient(),
+		Scheme:                      mgr.GetScheme(),
+		Mapper:                      mgr.GetRESTMapper(),
+		ReaderFailOnMissingInformer: true,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {
+			newTokenMeta(): {
 				Label:     labels.SelectorFromSet(labels.Set{mcpv1.LabelManagedBy: mcpv1.ManagedByValue}),
 				Field:     fields.OneTermEqualSelector("type", string(mcpv1.SecretTypeUserToken)),
-				Transform: cache.TransformStripManagedFields(),
+				Transform: keepTrustMetadata,
 			},
 		},
 	})
 }
 
-// isUserToken filters the token cache's events to user-token Secrets (the
-// cache's field selector does already; this guards against a misconfiguration).
-var isUserToken = predicate.NewTypedPredicateFuncs(func(s *corev1.Secret) bool {
-	return s.Type == mcpv1.SecretTypeUserToken
-})
+// secretGVK is the kind of the metadata objects the token cache holds.
+var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
+
+// newTokenMeta is an empty token Secret metadata object for the token cache.
+func newTokenMeta() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(secretGVK)
+	return m
+}
+
+// newTokenMetaList is an empty list of token Secret metadata.
+func newTokenMetaList() *metav1.PartialObjectMetadataList {
+	l := &metav1.PartialObjectMetadataList{}
+	l.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	return l
+}
+
+// keptLabels are the labels of a token Secret the cache keeps.
+var keptLabels = []string{mcpv1.LabelManagedBy, mcpv1.LabelServer, mcpv1.LabelUserHash}
+
+// keepTrustMetadata strips a cached token Secret's metadata down to what
+// tokensecret.ControlledBy and the event handlers read.
+func keepTrustMetadata(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	kept := map[string]string{}
+	for _, k := range keptLabels {
+		if v, ok := m.Labels[k]; ok {
+			kept[k] = v
+		}
+	}
+	var refs []metav1.OwnerReference
+	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+		refs = []metav1.OwnerReference{*ref}
+	}
+	m.ObjectMeta = metav1.ObjectMeta{
+		Name:              m.Name,
+		Namespace:         m.Namespace,
+		UID:               m.UID,
+		ResourceVersion:   m.ResourceVersion,
+		CreationTimestamp: m.CreationTimestamp,
+		DeletionTimestamp: m.DeletionTimestamp,
+		Labels:            kept,
+		OwnerReferences:   refs,
+	}
+	return m, nil
+}
 
 // SetupWithManager registers the refresher, woken by the token Secret
 // cache. It is leader-elected like every controller, so one refresher runs
@@ -66,8 +121,8 @@ func (r *Refresher) SetupWithManager(mgr ctrl.Manager, tokenCache cache.Cache) e
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("tokenrefresher").
-		WatchesRawSource(source.Kind(tokenCache, &corev1.Secret{},
-			&handler.TypedEnqueueRequestForObject[*corev1.Secret]{}, isUserToken)).
+		WatchesRawSource(source.Kind(tokenCache, newTokenMeta(),
+			&handler.TypedEnqueueRequestForObject[*metav1.PartialObjectMetadata]{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers, NewQueue: clockedQueue(r.Clock)}).
 		Complete(r)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"encoding/hex"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 )
@@ -118,4 +120,24 @@ func Labels(server, user string) map[string]string {
 // absent, so a user only ever sees their own tokens.
 func BelongsTo(s *corev1.Secret, user string) bool {
 	return s.Type == mcpv1.SecretTypeUserToken && s.Annotations[mcpv1.AnnotationUser] == user
+}
+
+// ControlledBy reports whether the token Secret s (its metadata suffices)
+// is one srv controls: in srv's namespace, labelled for srv, and with a
+// controller reference to srv itself (by UID, so a Secret left from an
+// earlier MCPServer of the same name does not count). WriteGrant writes
+// exactly that. The refresher redeems and counts only such Secrets: any
+// other Secret with the token Secret's label and type is a look-alike whose
+// refresh token it does not know the origin of.
+func ControlledBy(s metav1.Object, srv *mcpv1.MCPServer) bool {
+	if srv.UID == "" || s.GetNamespace() != srv.Namespace || s.GetLabels()[mcpv1.LabelServer] != srv.Name {
+		return false
+	}
+	ref := metav1.GetControllerOfNoCopy(s)
+	if ref == nil {
+		return false
+	}
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && gv.Group == mcpv1.GroupVersion.Group && ref.Kind == "MCPServer" &&
+		ref.Name == srv.Name && ref.UID == srv.UID
 }

@@ -95,6 +95,12 @@ func Read(s *corev1.Secret) Record {
 // is not usable even before the refresher has marked it Expired.
 func (r Record) Usable(now time.Time) bool {
 	until, ok := r.UsableUntil()
+	return UsableAt(until, ok, now)
+}
+
+// UsableAt is Usable at now for a Secret whose UsableUntil answered until
+// and ok, for callers that keep those two instead of the tokens.
+func UsableAt(until time.Time, ok bool, now time.Time) bool {
 	return ok && (until.IsZero() || now.Before(until))
 }
 

@@ -412,3 +412,49 @@ func TestRefreshFlooredNote(t *testing.T) {
 	ApplyRefreshFloored(&corev1.Secret{}, why) // a bare Secret must not panic
 	ApplyRefreshFloored(&corev1.Secret{}, "")
 }
+
+// TestControlledBy: only a Secret WriteGrant wrote for this very MCPServer
+// counts as the server's; every look-alike does not.
+func TestControlledBy(t *testing.T) {
+	srv := testServer()
+	written := func() *corev1.Secret {
+		sec := &corev1.Secret{}
+		WriteGrant(sec, srv, grant("rt-1", t0.Add(time.Hour)))
+		return sec
+	}
+	if !ControlledBy(written(), srv) {
+		t.Fatal("a Secret written by WriteGrant is not controlled by its server")
+	}
+	for name, change := range map[string]func(*corev1.Secret){
+		"no owner reference": func(s *corev1.Secret) { s.OwnerReferences = nil },
+		"a non-controller owner reference": func(s *corev1.Secret) {
+			s.OwnerReferences[0].Controller = nil
+		},
+		"a controller reference to an earlier server of the same name": func(s *corev1.Secret) {
+			s.OwnerReferences[0].UID = "uid-0"
+		},
+		"a controller reference to another server": func(s *corev1.Secret) {
+			s.OwnerReferences[0].Name, s.OwnerReferences[0].UID = "linear", "uid-2"
+		},
+		"a controller reference of another kind with the server's UID": func(s *corev1.Secret) {
+			s.OwnerReferences[0].Kind = "ConfigMap"
+		},
+		"a controller reference of another group": func(s *corev1.Secret) {
+			s.OwnerReferences[0].APIVersion = "example.com/v1"
+		},
+		"labelled for another server": func(s *corev1.Secret) { s.Labels[mcpv1.LabelServer] = "linear" },
+		"no server label":             func(s *corev1.Secret) { delete(s.Labels, mcpv1.LabelServer) },
+		"in another namespace":        func(s *corev1.Secret) { s.Namespace = "other" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			sec := written()
+			change(sec)
+			if ControlledBy(sec, srv) {
+				t.Error("a look-alike counts as controlled by the server")
+			}
+		})
+	}
+	if ControlledBy(written(), &mcpv1.MCPServer{ObjectMeta: metav1.ObjectMeta{Namespace: "chat", Name: "github"}}) {
+		t.Error("a server without a UID (not read from the API) controls a Secret")
+	}
+}

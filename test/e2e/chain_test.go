@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
@@ -155,10 +154,7 @@ var _ = Describe("APIKey and None MCPServers, end to end", func() {
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(keyed.Close)
 
-		Expect(k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "keyed-key"},
-			StringData: map[string]string{"key": apiKey},
-		})).To(Succeed())
+		Expect(k8s.Create(ctx, fixture.CredentialSecret(namespace, "keyed-key", map[string]string{"key": apiKey}))).To(Succeed())
 		Expect(k8s.Create(ctx, fixture.MCPServer(namespace, "keyed", keyed.URL, fixture.WithAPIKey("X-API-Key", "keyed-key", "key")))).To(Succeed())
 		Expect(k8s.Create(ctx, fixture.MCPServer(namespace, "open", open.URL))).To(Succeed())
 

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/credentialsecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -52,6 +53,11 @@ func credentials(ctx context.Context, reader client.Reader, s *mcpv1.MCPServer, 
 		sec := &corev1.Secret{}
 		if err := reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Name}, sec); err != nil {
 			return nil, fmt.Errorf("reading API key Secret %s/%s: %w", s.Namespace, ref.Name, err)
+		}
+		// A chat pod holds the Secret to the operator's rule: it too sends
+		// it to a URL the MCPServer's author chose.
+		if _, problem := credentialsecret.Refusal(sec); problem != "" {
+			return nil, fmt.Errorf("API key Secret %s/%s %s", s.Namespace, ref.Name, problem)
 		}
 		h.Set(s.Spec.Auth.APIKey.Header, string(sec.Data[ref.Key]))
 	}
