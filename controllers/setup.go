@@ -34,6 +34,9 @@ type Config struct {
 	// MCPServerWorkers is how many MCPServers are reconciled at once; 0
 	// means mcpserver.DefaultWorkers.
 	MCPServerWorkers int
+	// WatchNamespaces limits the operator to these namespaces (the same
+	// list CacheOptions was given); empty means the whole cluster.
+	WatchNamespaces []string
 }
 
 // ClientOptions are the manager's client settings. Secrets are read straight
@@ -46,9 +49,24 @@ func ClientOptions() client.Options {
 // CacheOptions are the manager's cache settings. Every cached object loses
 // its managedFields and kubectl's last-applied-configuration annotation: the
 // metadata-only watch on Secrets sees every Secret in the cluster, and for a
-// Secret created with kubectl apply that annotation holds its data.
-func CacheOptions() cache.Options {
-	return cache.Options{DefaultTransform: stripCachedMetadata}
+// Secret created with kubectl apply that annotation holds its data. With
+// namespaces, the cache watches only those (a namespace-scoped install,
+// whose RBAC grants nothing elsewhere).
+func CacheOptions(namespaces ...string) cache.Options {
+	return cache.Options{DefaultTransform: stripCachedMetadata, DefaultNamespaces: namespaceConfigs(namespaces)}
+}
+
+// namespaceConfigs is cache.Options.DefaultNamespaces for namespaces; nil
+// (every namespace) when there are none.
+func namespaceConfigs(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	m := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		m[ns] = cache.Config{}
+	}
+	return m
 }
 
 func stripCachedMetadata(obj any) (any, error) {
@@ -68,7 +86,7 @@ func stripCachedMetadata(obj any) (any, error) {
 // operator's token Secrets; they read the data of the Secrets they trust
 // from the API server.
 func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
-	tokens, err := tokenrefresh.NewTokenCache(mgr)
+	tokens, err := tokenrefresh.NewTokenCache(mgr, namespaceConfigs(cfg.WatchNamespaces))
 	if err != nil {
 		return fmt.Errorf("creating the token Secret cache: %w", err)
 	}

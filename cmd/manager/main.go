@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,6 +47,17 @@ func leaderElectionNamespace(flagValue, kubeconfig string) (string, error) {
 	return ns, nil
 }
 
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // kubeconfigFlag is the value of the --kubeconfig flag controller-runtime
 // registers.
 func kubeconfigFlag() string {
@@ -62,6 +74,7 @@ type options struct {
 	probeAddr      string
 	leaderElect    bool
 	leaderElectNS  string
+	namespaces     string
 	resyncInterval time.Duration
 	callbackURL    string
 	rediscovery    time.Duration
@@ -84,6 +97,8 @@ func parseFlags() options {
 		"Elect a leader so exactly one manager reconciles (and refreshes tokens) at a time.")
 	flag.StringVar(&o.leaderElectNS, "leader-election-namespace", "",
 		"Namespace of the leader election Lease. Default: the namespace the manager runs in, or outside a cluster the kubeconfig context's namespace (\"default\" when it names none).")
+	flag.StringVar(&o.namespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch (a namespace-scoped install, config/namespaced); empty: the whole cluster (config/default).")
 	flag.DurationVar(&o.resyncInterval, "resync-interval", mcpserver.DefaultResyncInterval,
 		"How often a server is probed again when nothing changed (jittered).")
 	flag.IntVar(&o.workers, "mcpserver-workers", mcpserver.DefaultWorkers,
@@ -132,6 +147,7 @@ func run(ctx context.Context, o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	watchNamespaces := splitList(o.namespaces)
 	restCfg := ctrl.GetConfigOrDie()
 	leaseNamespace, err := leaderElectionNamespace(o.leaderElectNS, kubeconfigFlag())
 	if o.leaderElect && err != nil {
@@ -148,7 +164,7 @@ func run(ctx context.Context, o options) error {
 		LeaderElectionID:        "mcp-operator.mcpoperator.io",
 		LeaderElectionNamespace: leaseNamespace,
 		Client:                  controllers.ClientOptions(),
-		Cache:                   controllers.CacheOptions(),
+		Cache:                   controllers.CacheOptions(watchNamespaces...),
 		WebhookServer: webhook.NewServer(webhook.Options{
 			CertDir: o.webhookCertDir,
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
@@ -164,6 +180,7 @@ func run(ctx context.Context, o options) error {
 		CallbackURL:         o.callbackURL,
 		RediscoveryInterval: o.rediscovery,
 		MCPServerWorkers:    o.workers,
+		WatchNamespaces:     watchNamespaces,
 	}); err != nil {
 		return fmt.Errorf("setting up controllers: %w", err)
 	}
@@ -184,6 +201,6 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 
-	ctrl.Log.Info("Starting manager", "leaderElection", o.leaderElect, "callbackURL", o.callbackURL)
+	ctrl.Log.Info("Starting manager", "leaderElection", o.leaderElect, "callbackURL", o.callbackURL, "watchNamespaces", watchNamespaces)
 	return mgr.Start(ctx)
 }

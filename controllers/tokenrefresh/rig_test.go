@@ -127,7 +127,7 @@ func (rg *rig) start() {
 	if rg.tweak != nil {
 		rg.tweak(r)
 	}
-	tokens, err := tokenrefresh.NewTokenCache(mgr)
+	tokens, err := tokenrefresh.NewTokenCache(mgr, nil)
 	Expect(err).NotTo(HaveOccurred())
 	rg.tokens = tokens
 	Expect(mgr.Add(tokens)).To(Succeed())

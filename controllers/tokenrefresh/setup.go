@@ -38,8 +38,12 @@ import (
 // manager's cache: the manager's cache keys its settings by GVK, so such a
 // selector would also restrict the MCPServer controller's metadata watch on
 // Secrets, which must see the unlabelled Secrets users reference.
-func NewTokenCache(mgr ctrl.Manager) (cache.Cache, error) {
+//
+// namespaces limits it as cache.Options.DefaultNamespaces does (nil: the
+// whole cluster).
+func NewTokenCache(mgr ctrl.Manager, namespaces map[string]cache.Config) (cache.Cache, error) {
 	return cache.New(mgr.GetConfig(), cache.Options{
+		DefaultNamespaces:           namespaces,
 		HTTPClient:                  mgr.GetHTTPClient(),
 		Scheme:                      mgr.GetScheme(),
 		Mapper:                      mgr.GetRESTMapper(),
