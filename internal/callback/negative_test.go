@@ -226,7 +226,7 @@ var _ = Describe("Who the user is", func() {
 		_, err = e.tokenSecret("bob")
 		Expect(err).NotTo(HaveOccurred())
 
-		list, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "bob"})
+		list, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "bob", AnyServer: true})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(e.connectionOf(bearer(list), e.name)).To(HaveKeyWithValue("connected", true))
 		Expect(send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, bearer(t)).StatusCode).To(Equal(http.StatusNoContent))
@@ -235,7 +235,7 @@ var _ = Describe("Who the user is", func() {
 
 	It("refuses an invalid ticket", func() {
 		e := newEnv(setup{})
-		bad, err := mcpauth.MintTicket([]byte("another-key-0123456789abcdef-012345"), mcpauth.Ticket{User: "bob"})
+		bad, err := mcpauth.MintTicket([]byte("another-key-0123456789abcdef-012345"), mcpauth.Ticket{User: "bob", Server: e.ns + "/" + e.name})
 		Expect(err).NotTo(HaveOccurred())
 		r := send(http.MethodGet, e.connectURL("ticket="+url.QueryEscape(bad)), nil)
 		Expect(r.StatusCode).To(Equal(http.StatusUnauthorized))
@@ -302,7 +302,7 @@ var _ = Describe("Who the user is", func() {
 
 		By("a ticket")
 		ticketUser := strings.Repeat("t", mcpauth.MaxUserIDBytes)
-		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: ticketUser})
+		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: ticketUser, Server: e.ns + "/" + e.name})
 		Expect(err).NotTo(HaveOccurred())
 		authURL, cookie := e.startFlow(nil, "ticket="+url.QueryEscape(t))
 		Expect(send(http.MethodGet, authorize(authURL).String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
