@@ -45,8 +45,12 @@ func (s *Server) callback(q *request) (reply, error) {
 	if err != nil {
 		return reply{}, responseRefused(err)
 	}
-	// Single use: claimed before the code is redeemed.
-	if !s.used.claim(f.State, time.Unix(f.Expiry, 0), s.opts.Now()) {
+	// Single use, across replicas: claimed before the code is redeemed.
+	fresh, err := s.used.claim(ctx, usedState, f.State, time.Unix(f.Expiry, 0))
+	if err != nil {
+		return reply{}, usedOnceFailed(err)
+	}
+	if !fresh {
 		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow,
 			msg: "this sign-in response was already used; start connecting again", log: "Callback refused: replayed"}
 	}

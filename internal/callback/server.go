@@ -48,7 +48,8 @@ type Options struct {
 	AllowedReturnOrigins []string
 	// HTTPClient is oauth.NewHTTPClient's egress-guarded client.
 	HTTPClient *http.Client
-	// Client reads MCPServers and Secrets and writes token Secrets.
+	// Client reads MCPServers and Secrets, writes token Secrets and the
+	// UsedOnceConfigMap.
 	Client client.Client
 	// Gatherer serves /metrics; nil disables the route.
 	Gatherer prometheus.Gatherer
@@ -63,7 +64,7 @@ type Server struct {
 	opts       Options
 	base       *url.URL // parsed PublicURL
 	cookies    *flowSealer
-	used       *usedStates
+	used       *usedOnce
 	returnOrig map[string]bool
 	mux        *http.ServeMux
 }
@@ -100,7 +101,8 @@ func New(opts Options) (*Server, error) {
 	// Requests read and write token Secrets: keep client-go's body dumps
 	// out of the logs whatever the verbosity.
 	opts.Log = logsafe.Cap(opts.Log)
-	s := &Server{opts: opts, base: base, cookies: sealer, used: newUsedStates(), returnOrig: origins}
+	s := &Server{opts: opts, base: base, cookies: sealer, returnOrig: origins,
+		used: &usedOnce{client: opts.Client, namespace: opts.Namespace, now: opts.Now}}
 	s.mux = s.routes()
 	return s, nil
 }
