@@ -14,7 +14,9 @@ import (
 // the user (escaped; never logged).
 const maxShownErrorRunes = 200
 
-// callback finishes the flow: GET /callback/{namespace}/{name}.
+// callback finishes the flow: GET /callback/{namespace}/{name}. The user
+// is the flow cookie's, never the query's, and the request must come from
+// that same user (sameUser).
 func (s *Server) callback(q *request) (reply, error) {
 	ctx := q.Context()
 	ns, name := q.PathValue("namespace"), q.PathValue("name")
@@ -25,6 +27,14 @@ func (s *Server) callback(q *request) (reply, error) {
 		return reply{}, refuse(http.StatusBadRequest, resultBadFlow, err.Error())
 	}
 	q.user = f.User
+	// Neither ends the flow: a request that is not its own cannot.
+	if err := s.sameUser(q.Request, f); err != nil {
+		return reply{}, err
+	}
+	if !f.Confirmed {
+		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow, log: "Callback refused: the sign-in was not confirmed",
+			msg: "this sign-in was not confirmed on the connect page and was ignored"}
+	}
 	srv, err := s.loadOAuthServer(ctx, ns, name)
 	if err != nil {
 		return reply{}, err

@@ -28,7 +28,8 @@ import (
 // MinKeyBytes is the least key material accepted for the cookie and ticket keys.
 const MinKeyBytes = 32
 
-// maxRequestBody caps request bodies: no route takes one.
+// maxRequestBody caps request bodies: only the connect confirmation takes
+// one, a form of one field.
 const maxRequestBody = 64 << 10
 
 // Options configure a Server.
@@ -119,6 +120,7 @@ func parsePublicURL(raw string) (*url.URL, error) {
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+mcpauth.ConnectPattern, s.serve(s.connect, connectsTotal, asPage))
+	mux.Handle("POST "+mcpauth.ConnectPattern, s.serve(s.confirm, connectsTotal, asPage))
 	mux.Handle("GET "+mcpauth.CallbackPattern, s.serve(s.callback, callbacksTotal, asPage))
 	mux.Handle("GET "+mcpauth.ConnectionsPath, s.serve(s.connections, nil, asJSON))
 	mux.Handle("DELETE "+mcpauth.ConnectionPattern, s.serve(s.disconnect, disconnectsTotal, asJSON))
@@ -164,10 +166,4 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
-}
-
-// cookiePath scopes the flow cookie to one server's callback, as the
-// browser sees it (below the public URL's path).
-func (s *Server) cookiePath(namespace, name string) string {
-	return s.base.Path + mcpauth.CallbackPath(namespace, name)
 }

@@ -88,10 +88,12 @@ func TestFlowCookieFitsTheLongestUserID(t *testing.T) {
 	f := flow{
 		User: user, Namespace: strings.Repeat("n", 63), Name: strings.Repeat("m", 63),
 		Verifier: oauth.NewVerifier(), State: oauth.NewState(),
-		Issuer:   "https://" + strings.Repeat("i", 92), // 100 bytes
-		Scopes:   scopes,
-		ReturnTo: "https://chat.example.com/" + strings.Repeat("r", 125), // 150 bytes
-		Expiry:   now.Add(flowTTL).Unix(),
+		Issuer:    "https://" + strings.Repeat("i", 92), // 100 bytes
+		Scopes:    scopes,
+		ReturnTo:  "https://chat.example.com/" + strings.Repeat("r", 125), // 150 bytes
+		Expiry:    now.Add(flowTTL).Unix(),
+		Confirmed: true,
+		ByHeader:  true,
 	}
 	sealed, err := fs.seal(f)
 	if err != nil {

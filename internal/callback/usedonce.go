@@ -57,8 +57,7 @@ type usedOnce struct {
 // claim marks value (of kind) as used until expiry and reports whether it
 // was unused. An error means nothing is known: the caller refuses.
 func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Time) (bool, error) {
-	sum := sha256.Sum256([]byte(value))
-	key := kind + "." + hex.EncodeToString(sum[:16])
+	key := usedKey(kind, value)
 	until := strconv.FormatInt(expiry.Unix(), 10)
 	fresh := false
 	err := retry.OnError(claimBackoff, lostRace, func() error {
@@ -108,6 +107,26 @@ func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Ti
 		err = fmt.Errorf("remembering a single-use value in ConfigMap %s/%s: %w", u.namespace, UsedOnceConfigMap, err)
 	}
 	return fresh, err
+}
+
+// spent reports whether value (of kind) was claimed, without claiming it.
+func (u *usedOnce) spent(ctx context.Context, kind, value string) (bool, error) {
+	cm := &corev1.ConfigMap{}
+	err := u.client.Get(ctx, client.ObjectKey{Namespace: u.namespace, Name: UsedOnceConfigMap}, cm)
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("reading ConfigMap %s/%s: %w", u.namespace, UsedOnceConfigMap, err)
+	}
+	_, used := cm.Data[usedKey(kind, value)]
+	return used, nil
+}
+
+// usedKey is value's entry: its kind and a hash (128 bits of SHA-256).
+func usedKey(kind, value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return kind + "." + hex.EncodeToString(sum[:16])
 }
 
 // usedOnceFailed is the failure for a claim that could not be made: a
