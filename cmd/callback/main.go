@@ -50,9 +50,9 @@ func parseFlags() options {
 	flag.StringVar(&o.publicURL, "public-url", "",
 		"External base URL, e.g. https://chat.example.com/mcp-auth (required). Must equal the manager's --callback-url so redirect URIs match.")
 	flag.StringVar(&o.userHeader, "user-header", "",
-		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User. Only safe when nothing but the authenticating proxy can reach --listen.")
+		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User, which the proxy must set on every route, the callback included. It wins over a ticket; a ticket naming someone else is refused. Only safe when nothing but the authenticating proxy can reach --listen.")
 	flag.StringVar(&o.ticketKeyFile, "ticket-key-file", "",
-		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with.")
+		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with. A ticket in a connect link is accepted once (remembered in the ConfigMap "+callback.UsedOnceConfigMap+").")
 	flag.StringVar(&o.cookieKeyFile, "cookie-key-file", "",
 		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
 	flag.StringVar(&o.returnOrigins, "allowed-return-origins", "",

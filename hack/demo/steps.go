@@ -159,10 +159,12 @@ func (d *demo) describeServer(s *mcpv1.MCPServer) {
 	}
 }
 
-// connect drives the headless browser through connect → authorize → callback.
+// connect drives the headless browser through connect → confirmation →
+// authorize → callback.
 func (d *demo) connect(ctx context.Context) error {
 	b := harness.NewBrowser(d.callbackURL(), userHeader, demoUser)
-	d.say("the chat UI opens %s/connect/%s/oauth-demo for %s (query strings hidden: they carry state and codes)", d.callbackURL(), namespace, demoUser)
+	d.say("the chat UI opens %s/connect/%s/oauth-demo for %s, who presses Connect on the page naming their chat account (query strings hidden: they carry state and codes)",
+		d.callbackURL(), namespace, demoUser)
 	res, err := b.Connect(ctx, namespace, "oauth-demo")
 	if res != nil {
 		for _, h := range res.Hops {

@@ -14,7 +14,9 @@ import (
 // the user (escaped; never logged).
 const maxShownErrorRunes = 200
 
-// callback finishes the flow: GET /callback/{namespace}/{name}.
+// callback finishes the flow: GET /callback/{namespace}/{name}. The user
+// is the flow cookie's, never the query's, and the request must come from
+// that same user (sameUser).
 func (s *Server) callback(q *request) (reply, error) {
 	ctx := q.Context()
 	ns, name := q.PathValue("namespace"), q.PathValue("name")
@@ -25,6 +27,14 @@ func (s *Server) callback(q *request) (reply, error) {
 		return reply{}, refuse(http.StatusBadRequest, resultBadFlow, err.Error())
 	}
 	q.user = f.User
+	// Neither ends the flow: a request that is not its own cannot.
+	if err := s.sameUser(q.Request, f); err != nil {
+		return reply{}, err
+	}
+	if !f.Confirmed {
+		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow, log: "Callback refused: the sign-in was not confirmed",
+			msg: "this sign-in was not confirmed on the connect page and was ignored"}
+	}
 	srv, err := s.loadOAuthServer(ctx, ns, name)
 	if err != nil {
 		return reply{}, err
@@ -45,8 +55,12 @@ func (s *Server) callback(q *request) (reply, error) {
 	if err != nil {
 		return reply{}, responseRefused(err)
 	}
-	// Single use: claimed before the code is redeemed.
-	if !s.used.claim(f.State, time.Unix(f.Expiry, 0), s.opts.Now()) {
+	// Single use, across replicas: claimed before the code is redeemed.
+	fresh, err := s.used.claim(ctx, usedState, f.State, time.Unix(f.Expiry, 0))
+	if err != nil {
+		return reply{}, usedOnceFailed(err)
+	}
+	if !fresh {
 		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow,
 			msg: "this sign-in response was already used; start connecting again", log: "Callback refused: replayed"}
 	}

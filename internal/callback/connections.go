@@ -44,10 +44,11 @@ type ConnectionList struct {
 // the signed-in user is connected to it: GET /connections.
 func (s *Server) connections(q *request) (reply, error) {
 	ctx := q.Context()
-	user, err := s.userOf(q.Request, ticketBearerOnly, "")
+	id, err := s.identify(ctx, q.Request, ticketBearerOnly, "")
 	if err != nil {
 		return reply{}, err
 	}
+	user := id.user
 	q.user = user
 	servers := &mcpv1.MCPServerList{}
 	if err := s.opts.Client.List(ctx, servers, client.InNamespace(s.opts.Namespace)); err != nil {
@@ -102,10 +103,11 @@ func (s *Server) connection(ctx context.Context, srv *mcpv1.MCPServer, user stri
 func (s *Server) disconnect(q *request) (reply, error) {
 	ctx := q.Context()
 	ns, name := q.PathValue("namespace"), q.PathValue("name")
-	user, err := s.userOf(q.Request, ticketBearerOnly, ns+"/"+name)
+	id, err := s.identify(ctx, q.Request, ticketBearerOnly, ns+"/"+name)
 	if err != nil {
 		return reply{}, err
 	}
+	user := id.user
 	q.user = user
 	// The Secret's name derives from the signed-in user: no one can name
 	// another user's connection.

@@ -16,6 +16,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 var _ = Describe("Connecting", func() {
@@ -29,12 +30,14 @@ var _ = Describe("Connecting", func() {
 		Expect(q.Get("resource")).To(Equal(e.fake.MCPURL()))
 		Expect(q.Get("scope")).To(Equal("mcp:read"))
 		Expect(q.Get("state")).NotTo(BeEmpty())
+		Expect(cookie.Name).To(Equal("mcp-flow."+e.ns+"."+e.name), "plain http cannot carry the __Host- prefix")
 		Expect(cookie.HttpOnly).To(BeTrue())
-		Expect(cookie.Path).To(Equal(mcpauth.CallbackPath(e.ns, e.name)))
+		Expect(cookie.Secure).To(BeFalse())
+		Expect(cookie.Path).To(Equal("/"))
 		Expect(cookie.SameSite).To(Equal(http.SameSiteLaxMode))
-		Expect(cookie.MaxAge).To(Equal(600))
+		Expect(cookie.MaxAge).To(BeNumerically("~", 600, 1))
 
-		r := send(http.MethodGet, authorize(authURL).String(), nil, cookie)
+		r := send(http.MethodGet, authorize(authURL).String(), asUser("alice@example.com"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
 		Expect(r.Header.Get("Content-Security-Policy")).To(ContainSubstring("default-src 'none'"))
 		Expect(r.Header.Get("Cache-Control")).To(Equal("no-store"))
@@ -74,14 +77,16 @@ var _ = Describe("Connecting", func() {
 		e := newEnv(setup{fake: withISS})
 		jar, err := cookiejar.New(nil)
 		Expect(err).NotTo(HaveOccurred())
-		// A browser: it keeps cookies, and deletes them when told to.
+		// A browser behind the proxy: it keeps cookies, and deletes them when
+		// told to; the proxy adds the user header.
 		browser := &http.Client{Jar: jar, CheckRedirect: noFollow.CheckRedirect}
-		get := func(u string, header http.Header) response {
+		do := func(method, u, body string) response {
 			GinkgoHelper()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+			req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
 			Expect(err).NotTo(HaveOccurred())
-			for k, v := range header {
-				req.Header[k] = v
+			req.Header.Set(userHeader, "alice")
+			if body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			}
 			resp, err := browser.Do(req)
 			Expect(err).NotTo(HaveOccurred())
@@ -89,25 +94,36 @@ var _ = Describe("Connecting", func() {
 			b, _ := io.ReadAll(resp.Body)
 			return response{resp, string(b)}
 		}
+		get := func(u string) response { GinkgoHelper(); return do(http.MethodGet, u, "") }
 		callbackURL, err := url.Parse(mcpauth.RedirectURI(e.url, e.ns, e.name))
 		Expect(err).NotTo(HaveOccurred())
 		flowCookies := func() []*http.Cookie { return jar.Cookies(callbackURL) }
+		stray := func(what string) {
+			GinkgoHelper()
+			for _, q := range []string{"", "?state=forged&code=x", "?error=access_denied"} {
+				r := get(callbackURL.String() + q)
+				Expect(r.StatusCode).To(Equal(http.StatusBadRequest), q)
+				Expect(r.body).To(ContainSubstring(what), q)
+				Expect(flowCookies()).To(HaveLen(1), "the stray request %q ended the sign-in", q)
+			}
+		}
 
-		r := get(e.connectURL(""), asUser("alice"))
-		Expect(r.StatusCode).To(Equal(http.StatusFound), r.body)
+		page := get(e.connectURL(""))
+		Expect(page.StatusCode).To(Equal(http.StatusOK), page.body)
+		Expect(flowCookies()).To(HaveLen(1))
+		stray("not confirmed")
+		action, fields, ok := harness.ConfirmForm(page.body)
+		Expect(ok).To(BeTrue())
+		r := do(http.MethodPost, action, fields.Encode())
+		Expect(r.StatusCode).To(Equal(http.StatusSeeOther), r.body)
 		authURL, err := url.Parse(r.Header.Get("Location"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(flowCookies()).To(HaveLen(1))
 
-		for _, stray := range []string{"", "?state=forged&code=x", "?error=access_denied"} {
-			r := get(callbackURL.String()+stray, nil)
-			Expect(r.StatusCode).To(Equal(http.StatusBadRequest), stray)
-			Expect(r.body).To(ContainSubstring("state mismatch"), stray)
-			Expect(flowCookies()).To(HaveLen(1), "the stray request %q ended the sign-in", stray)
-		}
+		stray("state mismatch")
 		Expect(e.fake.Counters().TokenCode).To(BeZero())
 
-		r = get(authorize(authURL).String(), nil)
+		r = get(authorize(authURL).String())
 		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
 		_, err = e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
@@ -132,7 +148,7 @@ var _ = Describe("Connecting", func() {
 		Expect(e.connect("alice", "scope=mcp:tools").StatusCode).To(Equal(http.StatusOK))
 		authURL, cookie := e.startFlow(asUser("alice"), "scope=mcp:admin")
 		Expect(strings.Fields(authURL.Query().Get("scope"))).To(Equal([]string{"mcp:read", "mcp:admin", "mcp:tools"}))
-		Expect(send(http.MethodGet, authorize(authURL).String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
+		Expect(send(http.MethodGet, authorize(authURL).String(), asUser("alice"), cookie).StatusCode).To(Equal(http.StatusOK))
 		sec, err := e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(oauth.ParseScope(string(sec.Data[mcpauth.KeyScope]))).To(ConsistOf("mcp:read", "mcp:admin", "mcp:tools"))
@@ -212,6 +228,9 @@ var _ = Describe("Connecting", func() {
 		Expect(m.body).NotTo(ContainSubstring("alice"))
 		Expect(send(http.MethodGet, e.url+"/nope", nil).StatusCode).To(Equal(http.StatusNotFound))
 		Expect(send(http.MethodGet, e.url+"/connect/other-ns/"+e.name, asUser("alice")).StatusCode).To(Equal(http.StatusNotFound))
-		Expect(send(http.MethodPost, e.connectURL(""), asUser("alice")).StatusCode).To(BeElementOf(http.StatusNotFound, http.StatusMethodNotAllowed))
+		Expect(send(http.MethodPut, e.connectURL(""), asUser("alice")).StatusCode).To(BeElementOf(http.StatusNotFound, http.StatusMethodNotAllowed))
+		r := send(http.MethodPost, e.connectURL(""), asUser("alice"))
+		Expect(r.StatusCode).To(Equal(http.StatusBadRequest), "a confirmation without a sign-in")
+		Expect(r.body).To(ContainSubstring("cookie is missing"))
 	})
 })

@@ -15,27 +15,26 @@ import (
 	"time"
 )
 
-// flowCookieName is the flow cookie; its Path scopes it to one server's callback.
-const flowCookieName = "mcp_operator_flow"
-
 // flowTTL is how long a user has to finish signing in.
 const flowTTL = 10 * time.Minute
 
 // maxCookieBytes keeps the cookie within what every browser stores: 4096
-// bytes for name, value and attributes (RFC 6265 §6.1); the name and the
-// attributes (a Path of up to 140 bytes, Max-Age, HttpOnly, Secure,
-// SameSite) take under 220.
+// bytes for name, value and attributes (RFC 6265 §6.1); the name (at most
+// 143 bytes: a namespace and a name of 63 characters) and the attributes
+// (Path=/, Max-Age, HttpOnly, Secure, SameSite) take under 220.
 const maxCookieBytes = 3800
 
 // flow is one authorization-code flow in progress. It lives only inside the
 // sealed cookie: the callback takes the user from here, never from the query.
+// GET connect seals it unconfirmed; the confirmation's POST seals it again,
+// confirmed, and only then sends the browser to the authorization server.
 //
 // Sealed, it is uvarint(len(User)) | User | the JSON of the other fields.
 // The user ID stays out of the JSON, whose escaping would make its size
 // depend on its characters (up to six bytes for one): outside it, an ID
 // costs its length, so every ID up to mcpauth.MaxUserIDBytes fits beside
 // the fixed fields at their largest (namespace and name of 63 characters)
-// and 504 bytes of issuer, scopes and return_to as JSON
+// and 486 bytes of issuer, scopes and return_to as JSON
 // (TestFlowCookieFitsTheLongestUserID).
 type flow struct {
 	User      string   `json:"-"`
@@ -47,6 +46,11 @@ type flow struct {
 	Scopes    []string `json:"sc,omitempty"`
 	ReturnTo  string   `json:"r,omitempty"`
 	Expiry    int64    `json:"exp"` // Unix seconds
+	// Confirmed: the user confirmed on the connect page.
+	Confirmed bool `json:"c,omitempty"`
+	// ByHeader: the trusted header named the user, so every later step of
+	// the flow must carry it, naming the same user (Server.sameUser).
+	ByHeader bool `json:"h,omitempty"`
 }
 
 // Errors opening a flow cookie. Each means "start again".
@@ -136,13 +140,13 @@ func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, erro
 	return f, nil
 }
 
-// setFlowCookie stores the sealed flow for the server's callback path.
+// setFlowCookie stores the sealed flow until it expires.
 func (s *Server) setFlowCookie(h http.Header, f flow) error {
 	v, err := s.cookies.seal(f)
 	if err != nil {
 		return err
 	}
-	h.Add("Set-Cookie", s.flowCookie(f.Namespace, f.Name, v, int(flowTTL/time.Second)).String())
+	h.Add("Set-Cookie", s.flowCookie(f.Namespace, f.Name, v, int(f.Expiry-s.opts.Now().Unix())).String())
 	return nil
 }
 
@@ -151,21 +155,33 @@ func (s *Server) clearFlowCookie(h http.Header, namespace, name string) {
 	h.Add("Set-Cookie", s.flowCookie(namespace, name, "", -1).String())
 }
 
+// flowCookie is the flow cookie of one server's sign-in. It is read by the
+// confirmation's POST to connect and by the callback, so its Path is "/"
+// and its name tells servers apart. On https its name has the __Host-
+// prefix: browsers then keep only a cookie set by this very origin, Secure,
+// with Path=/ and no Domain, so a neighbouring subdomain cannot plant its
+// own sign-in in the user's browser (cookie tossing). Plain http (local
+// development) cannot carry the prefix.
 func (s *Server) flowCookie(namespace, name, value string, maxAge int) *http.Cookie {
+	secure := s.base.Scheme == "https"
+	cookieName := "mcp-flow." + namespace + "." + name // a namespace has no dots
+	if secure {
+		cookieName = "__Host-" + cookieName
+	}
 	return &http.Cookie{ //nolint:gosec // G124: Secure follows the public URL's scheme (http only in local development)
-		Name:     flowCookieName,
+		Name:     cookieName,
 		Value:    value,
-		Path:     s.cookiePath(namespace, name),
+		Path:     "/",
 		MaxAge:   maxAge,
 		HttpOnly: true,
-		Secure:   s.base.Scheme == "https",
+		Secure:   secure,
 		SameSite: http.SameSiteLaxMode,
 	}
 }
 
 // readFlow opens the request's flow cookie for namespace/name.
 func (s *Server) readFlow(r *http.Request, namespace, name string) (flow, error) {
-	c, err := r.Cookie(flowCookieName)
+	c, err := r.Cookie(s.flowCookie(namespace, name, "", 0).Name)
 	if err != nil || c.Value == "" {
 		return flow{}, errNoFlow
 	}

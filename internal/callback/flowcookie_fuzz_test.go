@@ -17,6 +17,9 @@ import (
 // fuzzKnownFlows.
 const fuzzCookieKey = "fuzz-flow-cookie-key-0123456789abcdef"
 
+// fuzzCookieName is a flow cookie's name as the server sets it on https.
+const fuzzCookieName = "__Host-mcp-flow.chat.github"
+
 // fuzzNow is FuzzFlowCookie's clock: fixed, so that committed cookies stay
 // unexpired.
 var fuzzNow = time.Unix(1_800_000_000, 0)
@@ -66,8 +69,8 @@ func FuzzFlowCookie(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, value, namespace, name, user, returnTo, scopes string, tamper uint16) {
 		// An arbitrary value, as the callback reads it from the request.
-		r := &http.Request{Header: http.Header{"Cookie": {flowCookieName + "=" + value}}}
-		if c, err := r.Cookie(flowCookieName); err == nil {
+		r := &http.Request{Header: http.Header{"Cookie": {fuzzCookieName + "=" + value}}}
+		if c, err := r.Cookie(fuzzCookieName); err == nil {
 			checkOpenArbitrary(t, fs, c.Value, namespace, name)
 			if got, err := other.open(c.Value, namespace, name, fuzzNow); err == nil {
 				t.Fatalf("a key that sealed nothing opened %q to %+v", c.Value, got)
@@ -77,7 +80,8 @@ func FuzzFlowCookie(f *testing.F) {
 
 		// Round trip.
 		want := flow{User: user, Namespace: namespace, Name: name, Verifier: "fuzz-verifier-" + user, State: "fuzz-state",
-			Issuer: "https://auth.example.com", Scopes: strings.Fields(scopes), ReturnTo: returnTo, Expiry: fuzzNow.Add(flowTTL).Unix()}
+			Issuer: "https://auth.example.com", Scopes: strings.Fields(scopes), ReturnTo: returnTo, Expiry: fuzzNow.Add(flowTTL).Unix(),
+			Confirmed: tamper&1 == 1, ByHeader: tamper&2 == 2}
 		rest, err := json.Marshal(want)
 		if err != nil {
 			t.Fatal(err)
@@ -97,8 +101,8 @@ func FuzzFlowCookie(f *testing.F) {
 		if len(user) >= 16 && strings.Contains(sealed, user) {
 			t.Fatalf("the sealed cookie shows the user %q", user)
 		}
-		r = &http.Request{Header: http.Header{"Cookie": {"other=1; " + flowCookieName + "=" + sealed}}}
-		if c, err := r.Cookie(flowCookieName); err != nil || c.Value != sealed {
+		r = &http.Request{Header: http.Header{"Cookie": {"other=1; " + fuzzCookieName + "=" + sealed}}}
+		if c, err := r.Cookie(fuzzCookieName); err != nil || c.Value != sealed {
 			t.Fatalf("the sealed cookie does not survive a Cookie header: %v", err)
 		}
 		// What open may give back: the flow after its JSON round trip

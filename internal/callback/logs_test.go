@@ -13,6 +13,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 	"github.com/mcp-operator/mcp-operator/test/logscan"
 )
 
@@ -24,27 +25,42 @@ var _ = Describe("Logs", func() {
 		e := newEnv(setup{verboseLogs: true, fake: withISS})
 		var secrets []string
 
-		// A ticket-authenticated connect, its callback, the connections list and a disconnect.
-		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "alice"})
+		// A ticket-authenticated connect, its confirmation, its callback, the
+		// connections list and a disconnect.
+		link := func() string {
+			GinkgoHelper()
+			l, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "alice", Server: e.ns + "/" + e.name})
+			Expect(err).NotTo(HaveOccurred())
+			secrets = append(secrets, l)
+			return "ticket=" + url.QueryEscape(l)
+		}
+		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "alice", AnyServer: true})
 		Expect(err).NotTo(HaveOccurred())
-		authURL, cookie := e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		page, unconfirmed := e.confirmationPage(nil, link())
+		_, fields, _ := harness.ConfirmForm(page.body)
+		r := e.confirmRequest(page, nil, unconfirmed)
+		Expect(r.StatusCode).To(Equal(http.StatusSeeOther), r.body)
+		authURL, err := url.Parse(r.Header.Get("Location"))
+		Expect(err).NotTo(HaveOccurred())
+		cookie := flowCookie(r)
 		verifier, state, err := e.cb.OpenFlowForTest(cookie.Value, e.ns, e.name)
 		Expect(err).NotTo(HaveOccurred())
 		cb := authorize(authURL)
-		secrets = append(secrets, t, cookie.Value, verifier, state, cb.Query().Get("code"))
+		secrets = append(secrets, t, unconfirmed.Value, fields.Get("confirm"), cookie.Value, verifier, state, cb.Query().Get("code"))
 		Expect(send(http.MethodGet, cb.String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
 		sec, err := e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
 		secrets = append(secrets, string(sec.Data[mcpauth.KeyAccessToken]), string(sec.Data[tokensecret.KeyRefreshToken]), e.client.Secret)
 		e.connections(bearer(t))
 
-		// Failures log too: a replay, a forged state and a failed exchange.
+		// Failures log too: a replay, a reused link, a forged state and a failed exchange.
 		send(http.MethodGet, cb.String(), nil, cookie)
-		authURL, cookie = e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		send(http.MethodGet, page.Request.URL.String(), nil)
+		authURL, cookie = e.startFlow(nil, link())
 		cb = authorize(authURL)
 		secrets = append(secrets, cookie.Value, cb.Query().Get("code"), authURL.Query().Get("state"))
 		send(http.MethodGet, withQuery(cb, "state", "forged-state-value"), nil, cookie)
-		authURL, cookie = e.startFlow(nil, "ticket="+url.QueryEscape(t))
+		authURL, cookie = e.startFlow(nil, link())
 		cb = authorize(authURL)
 		secrets = append(secrets, cookie.Value, cb.Query().Get("code"), authURL.Query().Get("state"))
 		e.fake.SetFault(fakeauth.Failing(http.StatusBadRequest, fakeauth.EndpointToken))

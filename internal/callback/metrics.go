@@ -5,17 +5,18 @@ import "github.com/prometheus/client_golang/prometheus"
 // Results used as metric label values. Only these constants are ever used:
 // never a user ID, server name, URL or token.
 const (
-	resultRedirected     = "redirected"
-	resultConnected      = "connected"
-	resultUnauthorized   = "unauthorized"
-	resultRejected       = "rejected"        // server missing, disabled, not OAuth2, not configured, bad input
-	resultBadFlow        = "bad_flow"        // cookie missing, expired or tampered; state mismatch or replay
-	resultIssuerMismatch = "issuer_mismatch" // RFC 9207
-	resultDenied         = "denied"          // the authorization server returned an error
-	resultExchangeFailed = "exchange_failed"
-	resultInvalidClient  = "invalid_client"
-	resultStoreFailed    = "store_failed"
-	resultDisconnected   = "disconnected"
+	resultConfirmationShown = "confirmation_shown" // GET connect: the page asking the user to confirm
+	resultRedirected        = "redirected"
+	resultConnected         = "connected"
+	resultUnauthorized      = "unauthorized"
+	resultRejected          = "rejected"        // server missing, disabled, not OAuth2, not configured, bad input
+	resultBadFlow           = "bad_flow"        // cookie missing, expired or tampered; state mismatch or replay
+	resultIssuerMismatch    = "issuer_mismatch" // RFC 9207
+	resultDenied            = "denied"          // the authorization server returned an error
+	resultExchangeFailed    = "exchange_failed"
+	resultInvalidClient     = "invalid_client"
+	resultStoreFailed       = "store_failed"
+	resultDisconnected      = "disconnected"
 )
 
 var (

@@ -59,7 +59,7 @@ var _ = Describe("The callback refuses", func() {
 	It("a missing cookie", func() {
 		e := newEnv(setup{})
 		authURL, _ := e.startFlow(asUser("alice"), "")
-		r := send(http.MethodGet, authorize(authURL).String(), nil)
+		r := send(http.MethodGet, authorize(authURL).String(), asUser("alice"))
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("cookie is missing"))
 		e.expectNoSecret("alice")
@@ -71,7 +71,7 @@ var _ = Describe("The callback refuses", func() {
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb := authorize(authURL)
 		e.offset.Store(int64(11 * time.Minute))
-		r := send(http.MethodGet, cb.String(), nil, cookie)
+		r := send(http.MethodGet, cb.String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("longer than 10 minutes"))
 		e.expectNoSecret("alice")
@@ -86,7 +86,7 @@ var _ = Describe("The callback refuses", func() {
 			b[len(b)/2] = 'A'
 		}
 		cookie.Value = string(b)
-		r := send(http.MethodGet, authorize(authURL).String(), nil, cookie)
+		r := send(http.MethodGet, authorize(authURL).String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("not valid"))
 		e.expectNoSecret("alice")
@@ -100,8 +100,9 @@ var _ = Describe("The callback refuses", func() {
 		atOther, err := url.Parse(mcpauth.RedirectURI(e.url, e.ns, "other"))
 		Expect(err).NotTo(HaveOccurred())
 		atOther.RawQuery = authorize(authURL).RawQuery // the state sealed in the cookie
+		cookie.Name = "mcp-flow." + e.ns + ".other"    // and the value under the other server's name
 		badFlows := callbacksCounted("bad_flow")
-		r := send(http.MethodGet, atOther.String(), nil, cookie)
+		r := send(http.MethodGet, atOther.String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("belongs to another server"))
 		Expect(callbacksCounted("bad_flow")).To(Equal(badFlows + 1))
@@ -113,7 +114,7 @@ var _ = Describe("The callback refuses", func() {
 	It("a state mismatch", func() {
 		e := newEnv(setup{})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
-		r := send(http.MethodGet, withQuery(authorize(authURL), "state", "forged"), nil, cookie)
+		r := send(http.MethodGet, withQuery(authorize(authURL), "state", "forged"), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("state mismatch"))
 		e.expectNoSecret("alice")
@@ -124,7 +125,7 @@ var _ = Describe("The callback refuses", func() {
 		e := newEnv(setup{})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb := authorize(authURL)
-		first := send(http.MethodGet, cb.String(), nil, cookie)
+		first := send(http.MethodGet, cb.String(), asUser("alice"), cookie)
 		Expect(first.StatusCode).To(Equal(http.StatusOK))
 		cleared := false
 		for _, c := range first.Cookies() {
@@ -134,7 +135,7 @@ var _ = Describe("The callback refuses", func() {
 		sec, err := e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
 
-		r := send(http.MethodGet, cb.String(), nil, cookie)
+		r := send(http.MethodGet, cb.String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("already used"))
 		Expect(e.fake.Counters().TokenCode).To(Equal(1))
@@ -148,7 +149,7 @@ var _ = Describe("The callback refuses", func() {
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		e.fake.SetFault(fakeauth.Fault{WrongISS: true})
 		cb := authorize(authURL)
-		r := send(http.MethodGet, withQuery(cb, "error", "access_denied"), nil, cookie)
+		r := send(http.MethodGet, withQuery(cb, "error", "access_denied"), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("did not come from the expected authorization server"))
 		Expect(r.body).NotTo(ContainSubstring("denied"))
@@ -160,7 +161,7 @@ var _ = Describe("The callback refuses", func() {
 		e := newEnv(setup{fake: withISS})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		e.fake.SetFault(fakeauth.Fault{OmitISS: true})
-		r := send(http.MethodGet, authorize(authURL).String(), nil, cookie)
+		r := send(http.MethodGet, authorize(authURL).String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadRequest))
 		Expect(r.body).To(ContainSubstring("did not come from the expected authorization server"))
 		e.expectNoSecret("alice")
@@ -174,7 +175,7 @@ var _ = Describe("The callback refuses", func() {
 		q := url.Values{"error": {"access_denied"}, "error_description": {"<script>alert(1)</script>"},
 			"state": {authURL.Query().Get("state")}, "iss": {e.fake.IssuerURL()}}
 		cb.RawQuery = q.Encode()
-		r := send(http.MethodGet, cb.String(), nil, cookie)
+		r := send(http.MethodGet, cb.String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusForbidden))
 		Expect(r.body).To(ContainSubstring("access was denied"))
 		Expect(r.body).NotTo(ContainSubstring("<script>alert"))
@@ -186,7 +187,7 @@ var _ = Describe("The callback refuses", func() {
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb := authorize(authURL)
 		e.fake.SetFault(fakeauth.Failing(http.StatusInternalServerError, fakeauth.EndpointToken))
-		r := send(http.MethodGet, cb.String(), nil, cookie)
+		r := send(http.MethodGet, cb.String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadGateway))
 		Expect(r.body).NotTo(ContainSubstring("server_error"))
 		Expect(r.body).NotTo(ContainSubstring(e.fake.Endpoints().Token))
@@ -199,7 +200,7 @@ var _ = Describe("The callback refuses", func() {
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		cb := authorize(authURL)
 		Expect(e.fake.RevokeClient(e.client.ID)).To(BeTrue())
-		r := send(http.MethodGet, cb.String(), nil, cookie)
+		r := send(http.MethodGet, cb.String(), asUser("alice"), cookie)
 		Expect(r.StatusCode).To(Equal(http.StatusBadGateway))
 		srv := &mcpv1.MCPServer{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(e.server), srv)).To(Succeed())
@@ -226,16 +227,28 @@ var _ = Describe("Who the user is", func() {
 		_, err = e.tokenSecret("bob")
 		Expect(err).NotTo(HaveOccurred())
 
-		list, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "bob"})
+		list, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "bob", AnyServer: true})
 		Expect(err).NotTo(HaveOccurred())
+		By("a bearer ticket may be used again until it expires")
 		Expect(e.connectionOf(bearer(list), e.name)).To(HaveKeyWithValue("connected", true))
-		Expect(send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, bearer(t)).StatusCode).To(Equal(http.StatusNoContent))
+		Expect(e.connectionOf(bearer(list), e.name)).To(HaveKeyWithValue("connected", true))
+
+		By("but not one spent in a connect link: a link in a proxy log is worthless")
+		r := send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, bearer(t))
+		Expect(r.StatusCode).To(Equal(http.StatusUnauthorized), r.body)
+		Expect(r.json()["error"]).To(ContainSubstring("already used"))
+		_, err = e.tokenSecret("bob")
+		Expect(err).NotTo(HaveOccurred())
+
+		del, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "bob", Server: e.ns + "/" + e.name})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(send(http.MethodDelete, e.url+"/connections/"+e.ns+"/"+e.name, bearer(del)).StatusCode).To(Equal(http.StatusNoContent))
 		e.expectNoSecret("bob")
 	})
 
 	It("refuses an invalid ticket", func() {
 		e := newEnv(setup{})
-		bad, err := mcpauth.MintTicket([]byte("another-key-0123456789abcdef-012345"), mcpauth.Ticket{User: "bob"})
+		bad, err := mcpauth.MintTicket([]byte("another-key-0123456789abcdef-012345"), mcpauth.Ticket{User: "bob", Server: e.ns + "/" + e.name})
 		Expect(err).NotTo(HaveOccurred())
 		r := send(http.MethodGet, e.connectURL("ticket="+url.QueryEscape(bad)), nil)
 		Expect(r.StatusCode).To(Equal(http.StatusUnauthorized))
@@ -302,7 +315,7 @@ var _ = Describe("Who the user is", func() {
 
 		By("a ticket")
 		ticketUser := strings.Repeat("t", mcpauth.MaxUserIDBytes)
-		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: ticketUser})
+		t, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: ticketUser, Server: e.ns + "/" + e.name})
 		Expect(err).NotTo(HaveOccurred())
 		authURL, cookie := e.startFlow(nil, "ticket="+url.QueryEscape(t))
 		Expect(send(http.MethodGet, authorize(authURL).String(), nil, cookie).StatusCode).To(Equal(http.StatusOK))
@@ -311,7 +324,8 @@ var _ = Describe("Who the user is", func() {
 
 		By("one byte more, through either")
 		now := time.Now()
-		tooLong := ticket(jwt.MapClaims{"sub": ticketUser + "t", "aud": mcpauth.TicketAudience, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+		tooLong := ticket(jwt.MapClaims{"sub": ticketUser + "t", "aud": mcpauth.TicketAudience, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+			"jti": "too-long", "srv": e.ns + "/" + e.name})
 		reason := fmt.Sprintf("the user ID is %d bytes long; at most %d bytes fit in the sign-in cookie", mcpauth.MaxUserIDBytes+1, mcpauth.MaxUserIDBytes)
 		for _, r := range []response{
 			send(http.MethodGet, e.connectURL(""), asUser(longest+"x")),
@@ -323,12 +337,13 @@ var _ = Describe("Who the user is", func() {
 		}
 	})
 
-	It("takes the user from the cookie, never from the callback request", func() {
+	It("takes the user from the cookie, never from the callback request's query", func() {
 		e := newEnv(setup{})
 		authURL, cookie := e.startFlow(asUser("alice"), "")
-		cb := authorize(authURL)
-		Expect(send(http.MethodGet, withQuery(cb, "ticket", "x"), asUser("mallory"), cookie).StatusCode).To(Equal(http.StatusOK))
-		_, err := e.tokenSecret("alice")
+		mallorys, err := mcpauth.MintTicket(ticketKey, mcpauth.Ticket{User: "mallory", Server: e.ns + "/" + e.name})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(send(http.MethodGet, withQuery(authorize(authURL), "ticket", mallorys), asUser("alice"), cookie).StatusCode).To(Equal(http.StatusOK))
+		_, err = e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
 		e.expectNoSecret("mallory")
 	})
@@ -347,9 +362,11 @@ var _ = Describe("Who the user is", func() {
 		Expect(e.fake.WasRevoked(string(bobs.Data[tokensecret.KeyRefreshToken]))).To(BeFalse())
 		Expect(e.connectionOf(asUser("bob"), e.name)).To(HaveKeyWithValue("connected", true))
 
-		// Alice's own cookie cannot finish a flow as Bob either: the user is sealed in it.
+		// Alice's cookie cannot finish a flow in Bob's browser: refused, and
+		// nothing written for either.
 		authURL, cookie := e.startFlow(asUser("alice"), "")
-		Expect(send(http.MethodGet, authorize(authURL).String(), asUser("bob"), cookie).StatusCode).To(Equal(http.StatusOK))
+		Expect(send(http.MethodGet, authorize(authURL).String(), asUser("bob"), cookie).StatusCode).To(Equal(http.StatusForbidden))
+		e.expectNoSecret("alice")
 		after, err := e.tokenSecret("bob")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(after.ResourceVersion).To(Equal(still.ResourceVersion))

@@ -28,28 +28,51 @@ func cspHash(s string) string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
+// pageCSP allows exactly the inline style and script, and no form.
 var pageCSP = "default-src 'none'; style-src " + cspHash(pageStyle) + "; script-src " + cspHash(closeScript) +
 	"; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// confirmCSP is the connect confirmation's: no script, and its form may be
+// submitted. form-action is left out rather than narrowed to 'self':
+// browsers apply it to the redirect that follows the POST, to the
+// authorization server and through whatever sign-in pages it sends the user
+// to, which no list can name. The only form is ours, with escaped values.
+var confirmCSP = "default-src 'none'; style-src " + cspHash(pageStyle) + "; base-uri 'none'; frame-ancestors 'none'"
 
 // page is rendered with html/template: every value is escaped.
 var page = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>` + pageStyle + `</style></head>
-<body><h1>{{.Title}}</h1><p>{{.Message}}</p>
+<body><h1>{{.Title}}</h1>{{if .Message}}<p>{{.Message}}</p>{{end}}
 {{if .Detail}}<p><small>{{.Detail}}</small></p>{{end}}
+{{with .Confirm}}<p>Connect <strong>{{.Server}}</strong> to the chat account <strong>{{.User}}</strong>?</p>
+<form method="post" action="{{.Action}}"><input type="hidden" name="` + confirmField + `" value="{{.Token}}"><button type="submit">Connect</button></form>
+<p><small>If that is not your chat account, close this window.</small></p>{{end}}
 {{if .Close}}<div id="r" data-server="{{.Server}}" data-origin="{{.Origin}}"></div><script>` + closeScript + `</script>{{end}}
 </body></html>
 `))
 
 type pageData struct {
 	Title, Message, Detail string
-	Close                  bool   // the success page: notify the opener and close the popup
-	Server, Origin         string // for postMessage: "namespace/name" and the public URL's origin
+	Confirm                *confirmForm // the connect confirmation
+	Close                  bool         // the success page: notify the opener and close the popup
+	Server, Origin         string       // for postMessage: "namespace/name" and the public URL's origin
+}
+
+// confirmForm is the connect confirmation: which server, which chat
+// account, and the form that goes on to the authorization server.
+type confirmForm struct {
+	Server, User  string // the server's display name and the chat account's user ID
+	Action, Token string // the connect URL to POST to and confirmToken of the flow
 }
 
 func writePage(w http.ResponseWriter, status int, d pageData) {
+	csp := pageCSP
+	if d.Confirm != nil {
+		csp = confirmCSP
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.Header().Set("Content-Security-Policy", csp)
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_ = page.Execute(w, d)

@@ -28,7 +28,8 @@ import (
 // MinKeyBytes is the least key material accepted for the cookie and ticket keys.
 const MinKeyBytes = 32
 
-// maxRequestBody caps request bodies: no route takes one.
+// maxRequestBody caps request bodies: only the connect confirmation takes
+// one, a form of one field.
 const maxRequestBody = 64 << 10
 
 // Options configure a Server.
@@ -48,7 +49,8 @@ type Options struct {
 	AllowedReturnOrigins []string
 	// HTTPClient is oauth.NewHTTPClient's egress-guarded client.
 	HTTPClient *http.Client
-	// Client reads MCPServers and Secrets and writes token Secrets.
+	// Client reads MCPServers and Secrets, writes token Secrets and the
+	// UsedOnceConfigMap.
 	Client client.Client
 	// Gatherer serves /metrics; nil disables the route.
 	Gatherer prometheus.Gatherer
@@ -63,7 +65,7 @@ type Server struct {
 	opts       Options
 	base       *url.URL // parsed PublicURL
 	cookies    *flowSealer
-	used       *usedStates
+	used       *usedOnce
 	returnOrig map[string]bool
 	mux        *http.ServeMux
 }
@@ -100,7 +102,8 @@ func New(opts Options) (*Server, error) {
 	// Requests read and write token Secrets: keep client-go's body dumps
 	// out of the logs whatever the verbosity.
 	opts.Log = logsafe.Cap(opts.Log)
-	s := &Server{opts: opts, base: base, cookies: sealer, used: newUsedStates(), returnOrig: origins}
+	s := &Server{opts: opts, base: base, cookies: sealer, returnOrig: origins,
+		used: &usedOnce{client: opts.Client, namespace: opts.Namespace, now: opts.Now}}
 	s.mux = s.routes()
 	return s, nil
 }
@@ -117,6 +120,7 @@ func parsePublicURL(raw string) (*url.URL, error) {
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+mcpauth.ConnectPattern, s.serve(s.connect, connectsTotal, asPage))
+	mux.Handle("POST "+mcpauth.ConnectPattern, s.serve(s.confirm, connectsTotal, asPage))
 	mux.Handle("GET "+mcpauth.CallbackPattern, s.serve(s.callback, callbacksTotal, asPage))
 	mux.Handle("GET "+mcpauth.ConnectionsPath, s.serve(s.connections, nil, asJSON))
 	mux.Handle("DELETE "+mcpauth.ConnectionPattern, s.serve(s.disconnect, disconnectsTotal, asJSON))
@@ -162,10 +166,4 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 	}
-}
-
-// cookiePath scopes the flow cookie to one server's callback, as the
-// browser sees it (below the public URL's path).
-func (s *Server) cookiePath(namespace, name string) string {
-	return s.base.Path + mcpauth.CallbackPath(namespace, name)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
 var (
@@ -77,11 +79,22 @@ type env struct {
 	client   fakeauth.Client
 	server   *mcpv1.MCPServer
 	cb       *callback.Server
-	url      string // the callback server's public URL
+	opts     callback.Options // cb's, for replicas
+	url      string           // the callback server's public URL
+	local    string           // where requests for url go (url, but for an https public URL)
 	offset   atomic.Int64
 	logs     *syncBuffer
 	returnOK string
 }
+
+// identityModes: which of the trusted header and tickets the server takes.
+type identityModes int
+
+const (
+	headerAndTickets identityModes = iota
+	headerOnly
+	ticketsOnly
+)
 
 type setup struct {
 	fake        fakeauth.Options
@@ -89,6 +102,10 @@ type setup struct {
 	cimd        bool
 	notReady    bool // AuthConfigured not True yet
 	verboseLogs bool
+	modes       identityModes
+	// publicURL, when set, is the server's public URL (e.g. https); the
+	// test still sends requests to its plain-http listener.
+	publicURL string
 }
 
 func newEnv(o setup) *env {
@@ -104,7 +121,12 @@ func newEnv(o setup) *env {
 	DeferCleanup(e.fake.Close)
 
 	ts := httptest.NewUnstartedServer(nil)
-	e.url = "http://" + ts.Listener.Addr().String()
+	e.url, e.local = "http://"+ts.Listener.Addr().String(), "http://"+ts.Listener.Addr().String()
+	if o.publicURL != "" {
+		pub, err := url.Parse(o.publicURL)
+		Expect(err).NotTo(HaveOccurred())
+		e.url, e.local = o.publicURL, e.local+pub.Path
+	}
 	redirect := mcpauth.RedirectURI(e.url, e.ns, e.name)
 	e.client = e.fake.AddClient(fakeauth.Client{RedirectURIs: []string{redirect}, AuthMethod: fakeauth.AuthBasic})
 
@@ -112,7 +134,7 @@ func newEnv(o setup) *env {
 	if o.verboseLogs {
 		log = zap.New(zap.WriteTo(e.logs), zap.Level(zapLevelAll))
 	}
-	cb, err := callback.New(callback.Options{
+	e.opts = callback.Options{
 		Namespace:            e.ns,
 		PublicURL:            e.url,
 		UserHeader:           userHeader,
@@ -124,7 +146,14 @@ func newEnv(o setup) *env {
 		Gatherer:             registry,
 		Log:                  log,
 		Now:                  func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
-	})
+	}
+	switch o.modes {
+	case headerOnly:
+		e.opts.TicketKey = nil
+	case ticketsOnly:
+		e.opts.UserHeader = ""
+	}
+	cb, err := callback.New(e.opts)
 	Expect(err).NotTo(HaveOccurred())
 	e.cb = cb
 	ts.Config.Handler = cb
@@ -138,6 +167,17 @@ func newEnv(o setup) *env {
 	e.server = e.createServer(e.name, mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}, true)
 	e.configure(e.server, scopes, o.cimd, !o.notReady)
 	return e
+}
+
+// replica starts a second callback server with the same options (another
+// replica behind the same public URL, sharing the API server) and returns
+// where to send its requests.
+func (e *env) replica() string {
+	cb, err := callback.New(e.opts)
+	Expect(err).NotTo(HaveOccurred())
+	ts := httptest.NewServer(cb)
+	DeferCleanup(ts.Close)
+	return ts.URL
 }
 
 // createServer creates an MCPServer pointing at the fake.
@@ -196,7 +236,12 @@ func (r response) json() map[string]any {
 
 func send(method, u string, header http.Header, cookies ...*http.Cookie) response {
 	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	return sendBody(method, u, "", header, cookies...)
+}
+
+func sendBody(method, u, body string, header http.Header, cookies ...*http.Cookie) response {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	for k, v := range header {
 		req.Header[k] = v
@@ -215,34 +260,77 @@ func asUser(user string) http.Header { return http.Header{userHeader: {user}} }
 
 func bearer(ticket string) http.Header { return http.Header{"Authorization": {"Bearer " + ticket}} }
 
+// connectURL is where to send a connect request (e.local); query is its query.
 func (e *env) connectURL(query string) string {
-	u := mcpauth.ConnectURL(e.url, e.ns, e.name)
+	u := mcpauth.ConnectURL(e.local, e.ns, e.name)
 	if query != "" {
 		u += "?" + query
 	}
 	return u
 }
 
-// flowCookie returns the flow cookie a connect response set.
+// flowCookie returns the flow cookie a response set.
 func flowCookie(r response) *http.Cookie {
 	GinkgoHelper()
 	for _, c := range r.Cookies() {
-		if c.Name == "mcp_operator_flow" && c.MaxAge > 0 {
+		if strings.Contains(c.Name, "mcp-flow.") && c.MaxAge > 0 {
 			return c
 		}
 	}
-	Fail("connect set no flow cookie")
+	Fail("the response set no flow cookie")
 	return nil
 }
 
-// startFlow connects as user and returns the authorization URL and cookie.
-func (e *env) startFlow(header http.Header, query string) (*url.URL, *http.Cookie) {
+// confirmationPage opens connect and returns the confirmation page and
+// the (unconfirmed) flow cookie it set.
+func (e *env) confirmationPage(header http.Header, query string) (response, *http.Cookie) {
 	GinkgoHelper()
 	r := send(http.MethodGet, e.connectURL(query), header)
-	Expect(r.StatusCode).To(Equal(http.StatusFound), r.body)
+	Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+	return r, flowCookie(r)
+}
+
+// confirmRequest presses the confirmation page's button: it posts the page's
+// form, to where the request for its action goes.
+func (e *env) confirmRequest(page response, header http.Header, cookies ...*http.Cookie) response {
+	GinkgoHelper()
+	action, fields, ok := harness.ConfirmForm(page.body)
+	Expect(ok).To(BeTrue(), "not a confirmation page: %s", page.body)
+	Expect(action).To(Equal(mcpauth.ConnectURL(e.url, e.ns, e.name)))
+	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	for k, v := range header {
+		h[k] = v
+	}
+	return sendBody(http.MethodPost, e.connectURL(""), fields.Encode(), h, cookies...)
+}
+
+// startFlow connects as header says (user or ticket), confirms and returns
+// the authorization URL and the confirmed flow cookie.
+func (e *env) startFlow(header http.Header, query string) (*url.URL, *http.Cookie) {
+	GinkgoHelper()
+	page, cookie := e.confirmationPage(header, query)
+	r := e.confirmRequest(page, withoutTicket(header), cookie)
+	Expect(r.StatusCode).To(Equal(http.StatusSeeOther), r.body)
 	loc, err := url.Parse(r.Header.Get("Location"))
 	Expect(err).NotTo(HaveOccurred())
 	return loc, flowCookie(r)
+}
+
+// withoutTicket drops a bearer ticket: a browser's form post has none.
+func withoutTicket(h http.Header) http.Header {
+	out := h.Clone()
+	if out != nil {
+		out.Del("Authorization")
+	}
+	return out
+}
+
+// local maps a URL below the public URL to where its request goes.
+func (e *env) localURL(u *url.URL) string {
+	GinkgoHelper()
+	s := u.String()
+	Expect(s).To(HavePrefix(e.url))
+	return e.local + strings.TrimPrefix(s, e.url)
 }
 
 // authorize lets the fake approve and returns the callback URL it sent the browser to.
@@ -259,7 +347,7 @@ func authorize(authURL *url.URL) *url.URL {
 func (e *env) connect(user, query string) response {
 	GinkgoHelper()
 	authURL, cookie := e.startFlow(asUser(user), query)
-	return send(http.MethodGet, authorize(authURL).String(), nil, cookie)
+	return send(http.MethodGet, e.localURL(authorize(authURL)), asUser(user), cookie)
 }
 
 func (e *env) tokenSecret(user string) (*corev1.Secret, error) {
@@ -270,7 +358,7 @@ func (e *env) tokenSecret(user string) (*corev1.Secret, error) {
 
 func (e *env) connections(header http.Header) []map[string]any {
 	GinkgoHelper()
-	r := send(http.MethodGet, e.url+"/connections", header)
+	r := send(http.MethodGet, e.local+"/connections", header)
 	Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
 	var list struct {
 		Connections []map[string]any `json:"connections"`

@@ -6,14 +6,18 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
@@ -84,10 +88,12 @@ func TestFlowCookieFitsTheLongestUserID(t *testing.T) {
 	f := flow{
 		User: user, Namespace: strings.Repeat("n", 63), Name: strings.Repeat("m", 63),
 		Verifier: oauth.NewVerifier(), State: oauth.NewState(),
-		Issuer:   "https://" + strings.Repeat("i", 92), // 100 bytes
-		Scopes:   scopes,
-		ReturnTo: "https://chat.example.com/" + strings.Repeat("r", 125), // 150 bytes
-		Expiry:   now.Add(flowTTL).Unix(),
+		Issuer:    "https://" + strings.Repeat("i", 92), // 100 bytes
+		Scopes:    scopes,
+		ReturnTo:  "https://chat.example.com/" + strings.Repeat("r", 125), // 150 bytes
+		Expiry:    now.Add(flowTTL).Unix(),
+		Confirmed: true,
+		ByHeader:  true,
 	}
 	sealed, err := fs.seal(f)
 	if err != nil {
@@ -140,11 +146,87 @@ func TestParseExtraScopes(t *testing.T) {
 	}
 }
 
-func TestUsedStatesAreSingleUse(t *testing.T) {
-	u := newUsedStates()
-	now := time.Now()
-	if !u.claim("s1", now.Add(time.Minute), now) || u.claim("s1", now.Add(time.Minute), now) {
-		t.Error("a state was claimable twice or not at all")
+// TestUsedOnce: a value is claimed once, also through another replica's
+// store and under concurrent claims; expired entries are dropped; a full
+// memory and a ConfigMap that is not ours refuse; no value is stored.
+func TestUsedOnce(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	cl := fake.NewClientBuilder().WithScheme(envtestutil.NewScheme()).Build()
+	replica := func() *usedOnce {
+		return &usedOnce{client: cl, namespace: "chat", now: func() time.Time { return now }}
+	}
+	a, b := replica(), replica()
+	claim := func(u *usedOnce, kind, v string, exp time.Time) bool {
+		t.Helper()
+		fresh, err := u.claim(ctx, kind, v, exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fresh
+	}
+	if !claim(a, usedTicket, "jti-1", now.Add(time.Minute)) {
+		t.Fatal("a fresh value was refused")
+	}
+	if claim(a, usedTicket, "jti-1", now.Add(time.Minute)) || claim(b, usedTicket, "jti-1", now.Add(time.Minute)) {
+		t.Error("a value was claimed twice")
+	}
+	if !claim(b, usedState, "jti-1", now.Add(time.Minute)) {
+		t.Error("kinds share entries")
+	}
+
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range 16 {
+		wg.Go(func() {
+			if fresh, err := []*usedOnce{a, b}[i%2].claim(ctx, usedTicket, "raced", now.Add(time.Minute)); err != nil {
+				t.Error(err)
+			} else if fresh {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Errorf("%d concurrent claims of one value succeeded, want 1", won.Load())
+	}
+
+	cm := &corev1.ConfigMap{}
+	get := func() {
+		t.Helper()
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: "chat", Name: UsedOnceConfigMap}, cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	for k, v := range cm.Data {
+		if strings.Contains(k+v, "jti-1") || strings.Contains(k+v, "raced") {
+			t.Errorf("entry %s=%s holds the value", k, v)
+		}
+	}
+	now = now.Add(2 * time.Minute) // every entry so far expired
+	claim(a, usedTicket, "later", now.Add(time.Minute))
+	get()
+	if len(cm.Data) != 1 {
+		t.Errorf("%d entries after expiry, want only the new one", len(cm.Data))
+	}
+
+	for i := range maxUsedOnce {
+		cm.Data[fmt.Sprintf("ticket.%d", i)] = strconv.FormatInt(now.Add(time.Minute).Unix(), 10)
+	}
+	if err := cl.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.claim(ctx, usedTicket, "one too many", now.Add(time.Minute)); !errors.Is(err, errUsedOnceFull) {
+		t.Errorf("a full memory answered %v", err)
+	}
+
+	cm.Labels = nil
+	if err := cl.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.claim(ctx, usedTicket, "not ours", now.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "not managed by mcp-operator") {
+		t.Errorf("a ConfigMap that is not ours answered %v", err)
 	}
 }
 
@@ -191,5 +273,18 @@ func TestConnectionsUseTheCodecsUsableRule(t *testing.T) {
 		if c.State != string(tokensecret.StateActive) || c.Expiry == nil || !c.Expiry.Equal(tc.expiry) {
 			t.Errorf("%s: state %q, expiry %v", tc.user, c.State, c.Expiry)
 		}
+	}
+}
+
+// TestRoleNamesTheUsedOnceConfigMap: the shipped Role grants get and update
+// on exactly the ConfigMap the server writes.
+func TestRoleNamesTheUsedOnceConfigMap(t *testing.T) {
+	role, err := os.ReadFile("../../config/callback/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "  resources: [configmaps]\n  resourceNames: [" + UsedOnceConfigMap + "]\n  verbs: [get, update]\n"
+	if !strings.Contains(string(role), want) {
+		t.Errorf("config/callback/role.yaml does not grant get and update on ConfigMap %s", UsedOnceConfigMap)
 	}
 }

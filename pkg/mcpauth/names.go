@@ -93,6 +93,10 @@ func RedirectURI(base, namespace, name string) string {
 }
 
 // ConnectURL is where a chat UI sends a user to connect to namespace/name.
+// The callback server answers with a page naming the server and the chat
+// account and one button that goes on to the authorization server. In
+// ticket mode, append "?ticket=" and a ticket from MintTicket bound to
+// this server, minted when the user clicks: it is accepted once.
 func ConnectURL(base, namespace, name string) string {
 	return strings.TrimSuffix(base, "/") + RoutePath(ConnectPattern, namespace, name)
 }

@@ -47,7 +47,7 @@ func FuzzVerifyTicket(f *testing.F) {
 	aud := []string{TicketAudience}
 	for _, s := range []string{
 		valid(Ticket{User: "alice@example.com", Server: "chat/github"}),
-		valid(Ticket{User: "U024BE7LH", TTL: MaxTicketTTL}),
+		valid(Ticket{User: "U024BE7LH", AnyServer: true, TTL: MaxTicketTTL}),
 		" \n" + valid(Ticket{User: "bob", Server: "team-a/linear", TTL: time.Second}) + "\t",
 		sign(jwt.SigningMethodHS512, testKey, claims("alice", aud, now, now.Add(time.Minute))),
 		sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims("alice", aud, now, now.Add(time.Minute))),
@@ -104,6 +104,7 @@ func checkAcceptedTicket(t *testing.T, key []byte, raw string, got Ticket) {
 	var claims struct {
 		Sub string          `json:"sub"`
 		Srv string          `json:"srv"`
+		Jti string          `json:"jti"`
 		Aud json.RawMessage `json:"aud"`
 		Iat *float64        `json:"iat"`
 		Exp *float64        `json:"exp"`
@@ -119,8 +120,8 @@ func checkAcceptedTicket(t *testing.T, key []byte, raw string, got Ticket) {
 			t.Fatalf("accepted %q with aud %s", raw, claims.Aud)
 		}
 	}
-	if claims.Sub == "" || got.User != claims.Sub || got.Server != claims.Srv {
-		t.Fatalf("accepted %q as %+v; sub %q, srv %q", raw, got, claims.Sub, claims.Srv)
+	if claims.Sub == "" || got.User != claims.Sub || got.Server != claims.Srv || got.AnyServer != (claims.Srv == "") || got.ID != claims.Jti {
+		t.Fatalf("accepted %q as %+v; sub %q, srv %q, jti %q", raw, got, claims.Sub, claims.Srv, claims.Jti)
 	}
 	if claims.Iat == nil || claims.Exp == nil {
 		t.Fatalf("accepted %q without iat or exp", raw)
@@ -128,7 +129,7 @@ func checkAcceptedTicket(t *testing.T, key []byte, raw string, got Ticket) {
 	if got.TTL > MaxTicketTTL || *claims.Exp-*claims.Iat > MaxTicketTTL.Seconds()+1 {
 		t.Fatalf("accepted %q living %v (iat %v, exp %v)", raw, got.TTL, *claims.Iat, *claims.Exp)
 	}
-	if exp := time.Unix(int64(*claims.Exp), 0); time.Now().After(exp.Add(ticketLeeway + time.Second)) {
+	if exp := time.Unix(int64(*claims.Exp), 0); time.Now().After(exp.Add(TicketLeeway+time.Second)) || got.Expiry.Sub(exp).Abs() >= time.Second {
 		t.Fatalf("accepted %q, expired at %v", raw, exp)
 	}
 }
@@ -144,23 +145,26 @@ func containsString(l []string, s string) bool {
 
 // FuzzTicketRoundTrip: MintTicket then VerifyTicket.
 //
-// Properties: MintTicket refuses exactly an empty key, an empty user and a
-// TTL outside [0, MaxTicketTTL]; a minted ticket verifies (surrounded by
-// white space too) to its user and server and a TTL within a second of the
+// Properties: MintTicket refuses exactly an empty key, an empty user, a
+// TTL outside [0, MaxTicketTTL] and a ticket both bound and not bound to a
+// server (or neither); a minted ticket verifies (surrounded by white space
+// too) to its user and server, an ID, and a TTL within a second of the
 // requested one (DefaultTicketTTL for 0), and is refused under another key,
 // with its subject changed, or re-signed with HS512 or alg none.
 func FuzzTicketRoundTrip(f *testing.F) {
-	f.Add(testKey, "alice@example.com", "chat/github", int64(0))
-	f.Add(testKey, "U024BE7LH", "", int64(MaxTicketTTL))
-	f.Add([]byte("k"), "bob", "team-a/linear", int64(time.Second))
-	f.Add([]byte{}, "bob", "", int64(time.Minute))
-	f.Add(testKey, "", "chat/github", int64(time.Minute))
-	f.Add(testKey, "carol\xff\u2028", "ns/\"name\"", int64(MaxTicketTTL+1))
-	f.Add(testKey, "dave", "", int64(-1))
-	f.Fuzz(func(t *testing.T, key []byte, user, server string, ttlRaw int64) {
+	f.Add(testKey, "alice@example.com", "chat/github", false, int64(0))
+	f.Add(testKey, "U024BE7LH", "", true, int64(MaxTicketTTL))
+	f.Add([]byte("k"), "bob", "team-a/linear", false, int64(time.Second))
+	f.Add([]byte{}, "bob", "", true, int64(time.Minute))
+	f.Add(testKey, "", "chat/github", false, int64(time.Minute))
+	f.Add(testKey, "carol\xff\u2028", "ns/\"name\"", false, int64(MaxTicketTTL+1))
+	f.Add(testKey, "dave", "", true, int64(-1))
+	f.Add(testKey, "erin", "", false, int64(time.Minute))
+	f.Add(testKey, "frank", "chat/github", true, int64(time.Minute))
+	f.Fuzz(func(t *testing.T, key []byte, user, server string, anyServer bool, ttlRaw int64) {
 		ttl := time.Duration(ttlRaw % int64(12*time.Minute)) // around the valid range
-		raw, err := MintTicket(key, Ticket{User: user, Server: server, TTL: ttl})
-		wantErr := len(key) == 0 || user == "" || ttl < 0 || ttl > MaxTicketTTL
+		raw, err := MintTicket(key, Ticket{User: user, Server: server, AnyServer: anyServer, TTL: ttl})
+		wantErr := len(key) == 0 || user == "" || ttl < 0 || ttl > MaxTicketTTL || (server == "") != anyServer
 		if (err != nil) != wantErr {
 			t.Fatalf("MintTicket(key of %d bytes, %q, ttl %v): %v", len(key), user, ttl, err)
 		}
@@ -172,8 +176,8 @@ func FuzzTicketRoundTrip(f *testing.F) {
 			t.Fatalf("VerifyTicket(MintTicket(...)): %v", err)
 		}
 		// JSON carries invalid UTF-8 as U+FFFD.
-		if utf8.ValidString(user) && got.User != user || utf8.ValidString(server) && got.Server != server {
-			t.Fatalf("got %+v, want user %q, server %q", got, user, server)
+		if utf8.ValidString(user) && got.User != user || utf8.ValidString(server) && got.Server != server || got.AnyServer != anyServer || got.ID == "" {
+			t.Fatalf("got %+v, want user %q, server %q, an ID", got, user, server)
 		}
 		want := ttl
 		if want == 0 {

@@ -30,8 +30,29 @@ func TestMintAndVerifyTicket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VerifyTicket: %v", err)
 	}
-	if got.User != "alice@example.com" || got.Server != "chat/github" || got.TTL != DefaultTicketTTL {
+	if got.User != "alice@example.com" || got.Server != "chat/github" || got.AnyServer || got.TTL != DefaultTicketTTL {
 		t.Errorf("VerifyTicket = %+v", got)
+	}
+	if d := time.Until(got.Expiry) - DefaultTicketTTL; d > time.Second || d < -2*time.Second {
+		t.Errorf("Expiry %v, want about %v from now", got.Expiry, DefaultTicketTTL)
+	}
+	// Each ticket has its own ID: the callback server accepts a connect
+	// link's ticket once, by ID.
+	again, err := MintTicket(testKey, Ticket{User: "alice@example.com", Server: "chat/github"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := VerifyTicket(testKey, again)
+	if len(got.ID) < 22 || other.ID == got.ID {
+		t.Errorf("ticket IDs %q and %q: want distinct random IDs of at least 128 bits", got.ID, other.ID)
+	}
+	// Unbound only when asked for.
+	any, err := MintTicket(testKey, Ticket{User: "alice@example.com", AnyServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := VerifyTicket(testKey, any); err != nil || !got.AnyServer || got.Server != "" {
+		t.Errorf("VerifyTicket(AnyServer ticket) = %+v, %v", got, err)
 	}
 }
 
@@ -40,10 +61,12 @@ func TestMintTicketRefusesBadInput(t *testing.T) {
 		key []byte
 		t   Ticket
 	}{
-		"no key":       {nil, Ticket{User: "a"}},
-		"no user":      {testKey, Ticket{}},
-		"ttl too long": {testKey, Ticket{User: "a", TTL: 11 * time.Minute}},
-		"negative ttl": {testKey, Ticket{User: "a", TTL: -time.Minute}},
+		"no key":               {nil, Ticket{User: "a", Server: "chat/github"}},
+		"no user":              {testKey, Ticket{Server: "chat/github"}},
+		"ttl too long":         {testKey, Ticket{User: "a", Server: "chat/github", TTL: 11 * time.Minute}},
+		"negative ttl":         {testKey, Ticket{User: "a", Server: "chat/github", TTL: -time.Minute}},
+		"unbound by default":   {testKey, Ticket{User: "a"}},
+		"bound and any server": {testKey, Ticket{User: "a", Server: "chat/github", AnyServer: true}},
 	} {
 		if _, err := MintTicket(tc.key, tc.t); err == nil {
 			t.Errorf("%s: MintTicket succeeded", name)
@@ -53,14 +76,14 @@ func TestMintTicketRefusesBadInput(t *testing.T) {
 
 func TestMintTicketCapsTheUserID(t *testing.T) {
 	longest := strings.Repeat("u", MaxUserIDBytes)
-	raw, err := MintTicket(testKey, Ticket{User: longest})
+	raw, err := MintTicket(testKey, Ticket{User: longest, AnyServer: true})
 	if err != nil {
 		t.Fatalf("a user ID of MaxUserIDBytes: %v", err)
 	}
 	if got, err := VerifyTicket(testKey, raw); err != nil || got.User != longest {
 		t.Errorf("VerifyTicket: user of %d bytes, %v", len(got.User), err)
 	}
-	_, err = MintTicket(testKey, Ticket{User: longest + "u"})
+	_, err = MintTicket(testKey, Ticket{User: longest + "u", AnyServer: true})
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d bytes long; at most %d", MaxUserIDBytes+1, MaxUserIDBytes)) {
 		t.Errorf("a user ID one byte over MaxUserIDBytes: %v", err)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -52,7 +53,8 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 	It("connects a user through the callback server into a token Secret", func() {
 		res, err := browser.Connect(ctx, namespace, name)
 		Expect(err).NotTo(HaveOccurred())
-		Expect(res.Hops).To(HaveLen(3), "connect → authorize → callback: %v", res.Hops)
+		Expect(res.Hops).To(HaveLen(4), "connect → confirm → authorize → callback: %v", res.Hops)
+		Expect(res.Hops[1].Method).To(Equal(http.MethodPost), "the user pressed Connect: %v", res.Hops)
 
 		v, err := harness.GetTokenView(ctx, k8s, namespace, name, user)
 		Expect(err).NotTo(HaveOccurred())

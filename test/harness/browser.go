@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -32,11 +34,12 @@ type Browser struct {
 // Hop is one request the browser made. URL carries no query: authorization
 // requests and callbacks carry state and codes that must never be printed.
 type Hop struct {
+	Method string
 	URL    string
 	Status int
 }
 
-func (h Hop) String() string { return fmt.Sprintf("%d  %s", h.Status, h.URL) }
+func (h Hop) String() string { return fmt.Sprintf("%d  %-4s %s", h.Status, h.Method, h.URL) }
 
 // NewBrowser returns a browser signed in (through the proxy) as user.
 func NewBrowser(callbackURL, userHeader, user string) *Browser {
@@ -70,7 +73,7 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err == nil {
-		t.b.hops = append(t.b.hops, Hop{URL: Redact(req.URL), Status: resp.StatusCode})
+		t.b.hops = append(t.b.hops, Hop{Method: req.Method, URL: Redact(req.URL), Status: resp.StatusCode})
 	}
 	return resp, err
 }
@@ -92,15 +95,34 @@ type ConnectResult struct {
 	Page   string // the final page, at most 4 KiB
 }
 
-// Connect opens the callback server's connect URL for namespace/name and
-// follows every redirect: connect → authorization server (auto-approves) →
-// callback. It succeeds when the final page answers 200.
+// Connect opens the callback server's connect URL for namespace/name,
+// presses the confirmation page's button, and follows every redirect:
+// connect → confirmation → authorization server (auto-approves) → callback.
+// It succeeds when the final page answers 200.
 func (b *Browser) Connect(ctx context.Context, namespace, name string) (*ConnectResult, error) {
 	b.hops = nil
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mcpauth.ConnectURL(b.CallbackURL, namespace, name), nil)
 	if err != nil {
 		return nil, err
 	}
+	res, err := b.do(req, namespace, name)
+	if err != nil {
+		return res, err
+	}
+	action, fields, ok := ConfirmForm(res.Page)
+	if !ok {
+		return res, fmt.Errorf("connecting %s to %s/%s: the connect page asks for no confirmation: %.300s", b.User, namespace, name, res.Page)
+	}
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, action, strings.NewReader(fields.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req, namespace, name)
+}
+
+// do sends req, follows redirects, and expects a 200 page at the end.
+func (b *Browser) do(req *http.Request, namespace, name string) (*ConnectResult, error) {
 	resp, err := b.client.Do(req)
 	if err != nil {
 		// The transport error quotes the failing hop's URL, query (code,
@@ -115,6 +137,26 @@ func (b *Browser) Connect(ctx context.Context, namespace, name string) (*Connect
 			b.User, namespace, name, Redact(resp.Request.URL), resp.StatusCode, body)
 	}
 	return res, nil
+}
+
+var (
+	confirmFormTag   = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	confirmFormInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// ConfirmForm reads the callback server's connect confirmation page: the
+// URL its form posts to and the form's fields, as a browser would submit
+// them when the user presses the button. ok is false for any other page.
+func ConfirmForm(page string) (action string, fields url.Values, ok bool) {
+	m := confirmFormTag.FindStringSubmatch(page)
+	if m == nil {
+		return "", nil, false
+	}
+	fields = url.Values{}
+	for _, in := range confirmFormInput.FindAllStringSubmatch(page, -1) {
+		fields.Add(html.UnescapeString(in[1]), html.UnescapeString(in[2]))
+	}
+	return html.UnescapeString(m[1]), fields, true
 }
 
 // Disconnect asks the callback server to revoke and delete the user's
