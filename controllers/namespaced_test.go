@@ -132,4 +132,3 @@ func ready(ctx context.Context, c client.Client, s *mcpv1.MCPServer) bool {
 	cond := meta.FindStatusCondition(got.Status.Conditions, mcpv1.ConditionReady)
 	return cond != nil && cond.Status == metav1.ConditionTrue
 }
-

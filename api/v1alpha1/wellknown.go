@@ -21,7 +21,7 @@ const (
 	// MCPServer chooses the URL its credentials are sent to, so the operator
 	// sends no Secret its owner did not mark for that; see
 	// internal/credentialsecret.
-	LabelCredential = "mcpoperator.io/credential"
+	LabelCredential = "mcpoperator.io/credential" //nolint:gosec // G101: a label name, not a credential
 	// LabelCredentialValue is the value of LabelCredential that opts a Secret in.
 	LabelCredentialValue = "true"
 

@@ -47,11 +47,11 @@ func TestMintAndVerifyTicket(t *testing.T) {
 		t.Errorf("ticket IDs %q and %q: want distinct random IDs of at least 128 bits", got.ID, other.ID)
 	}
 	// Unbound only when asked for.
-	any, err := MintTicket(testKey, Ticket{User: "alice@example.com", AnyServer: true})
+	unbound, err := MintTicket(testKey, Ticket{User: "alice@example.com", AnyServer: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := VerifyTicket(testKey, any); err != nil || !got.AnyServer || got.Server != "" {
+	if got, err := VerifyTicket(testKey, unbound); err != nil || !got.AnyServer || got.Server != "" {
 		t.Errorf("VerifyTicket(AnyServer ticket) = %+v, %v", got, err)
 	}
 }
