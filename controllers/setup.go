@@ -108,6 +108,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	return (&mcpserver.Reconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
+		SecretMetadata:          mgr.GetCache(),
 		Recorder:                mgr.GetEventRecorder("mcp-operator"),
 		HTTPClient:              cfg.HTTPClient,
 		ResyncInterval:          cfg.ResyncInterval,

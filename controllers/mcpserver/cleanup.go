@@ -33,6 +33,9 @@ func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope)
 	if server.Spec.Auth.Type == mcpv1.AuthTypeOAuth2 {
 		return ctrl.Result{}, nil
 	}
+	if server.Status.OAuth2 == nil && !r.clientSecretCached(ctx, server) {
+		return ctrl.Result{}, nil // never OAuth2, or cleaned up: no live read
+	}
 	secret, err := r.getClientSecret(ctx, server)
 	if err != nil {
 		return ctrl.Result{}, err

@@ -66,6 +66,19 @@ func (r *Reconciler) getClientSecret(ctx context.Context, server *mcpv1.MCPServe
 	return secret, nil
 }
 
+// clientSecretCached reports whether the manager's metadata cache knows
+// the server's client Secret; true when it cannot tell. A Secret the cache
+// has not seen yet wakes its MCPServer when it arrives (watches.go).
+func (r *Reconciler) clientSecretCached(ctx context.Context, server *mcpv1.MCPServer) bool {
+	if r.SecretMetadata == nil {
+		return true
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	err := r.SecretMetadata.Get(ctx, types.NamespacedName{Namespace: server.Namespace, Name: mcpv1.ClientSecretName(server.Name)}, m)
+	return !apierrors.IsNotFound(err)
+}
+
 // ownClientSecret: our type and controlled by this very MCPServer (UID).
 // While the server is being deleted, a Secret with the operator's finalizer
 // and the server's label is ours too: orphan deletion strips the owner

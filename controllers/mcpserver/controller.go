@@ -22,6 +22,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
 // Reconciler resolves an MCPServer's credentials, probes the server
@@ -31,7 +32,11 @@ type Reconciler struct {
 	// APIReader reads user-referenced Secrets straight from the API server,
 	// so the operator never caches every Secret in the cluster.
 	APIReader client.Reader
-	Recorder  recorder.EventRecorder
+	// SecretMetadata reads Secrets' metadata from the manager's cache (the
+	// metadata-only watch), to skip live reads of Secrets that do not
+	// exist; nil means every read is live.
+	SecretMetadata client.Reader
+	Recorder       recorder.EventRecorder
 	// HTTPClient is the egress-guarded client for every outbound call.
 	HTTPClient *http.Client
 	// ResyncInterval is how often a healthy server is probed again.
@@ -50,6 +55,9 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 
 	hosts hostBackoff
+	// discoverer shares authorization server metadata between the servers
+	// that name the same issuer (one fetch per oauth.DefaultMetadataTTL).
+	discoverer oauth.Discoverer
 }
 
 // DefaultWorkers is the default MaxConcurrentReconciles: enough that
@@ -188,6 +196,7 @@ func (r *Reconciler) now() time.Time {
 
 // SetupWithManager registers the controller, its index and its watches.
 func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	r.discoverer.Now = r.now
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &mcpv1.MCPServer{}, secretRefIndex, indexSecretRefs); err != nil {
 		return fmt.Errorf("indexing MCPServers by referenced Secret: %w", err)
 	}

@@ -343,6 +343,34 @@ var _ = Describe("Credential resolution", func() {
 		}
 		Expect(writes.Load()).To(BeZero())
 	})
+
+	It("reads no Secret from the API server to reconcile a server that never was OAuth2", func() {
+		mcp := mcptest.NewServer("", "")
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		s := fixture.MCPServer(ns, "plain", mcp.URL)
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
+
+		var secretReads atomic.Int32
+		live := interceptor.NewClient(k8sClient, interceptor.Funcs{
+			Get: func(ctx context.Context, c client.WithWatch, k client.ObjectKey, o client.Object, opts ...client.GetOption) error {
+				if _, ok := o.(*corev1.Secret); ok {
+					secretReads.Add(1)
+				}
+				return c.Get(ctx, k, o, opts...)
+			},
+		})
+		cfg := testConfig()
+		// The manager's metadata cache stands in as a metadata read here.
+		r := &mcpserver.Reconciler{Client: k8sClient, APIReader: live, SecretMetadata: k8sClient, HTTPClient: cfg.HTTPClient}
+		for range 3 {
+			_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		Expect(secretReads.Load()).To(BeZero())
+	})
 })
 
 // headerRecord is what a recording MCP server saw.

@@ -69,7 +69,7 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 				Message: fmt.Sprintf("%s failed recently; the operator tries it again in %s", redact.URL(h), wait.Round(time.Second))}
 		}
 	}
-	d, err := oauth.Discover(ctx, r.HTTPClient, server.Spec.URL)
+	d, err := r.discoverer.Discover(ctx, r.HTTPClient, server.Spec.URL)
 	r.observeDiscovery(server.Spec.URL, err, run.now)
 	if err == nil {
 		err = believable(run, d)

@@ -42,7 +42,16 @@ type Discovery struct {
 //  5. no PRM at all: MCP 2025-03-26 back-compat (see Discovery.Legacy).
 //
 // Errors are *Error; Transient ones (network, 5xx, 429) are worth retrying.
-func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discovery, err error) {
+// Every call fetches everything; a Discoverer shares authorization server
+// metadata between calls.
+func Discover(ctx context.Context, c *http.Client, serverURL string) (*Discovery, error) {
+	return (*Discoverer)(nil).Discover(ctx, c, serverURL)
+}
+
+// Discover is the package's Discover, with the authorization server's
+// metadata from d's cache when a discovery fetched it less than
+// d.MetadataTTL ago.
+func (d *Discoverer) Discover(ctx context.Context, c *http.Client, serverURL string) (disc *Discovery, err error) {
 	defer func() { recordDiscovery(err) }()
 	c = clientOrDefault(c)
 	server, err := parseServerURL(c, serverURL)
@@ -53,7 +62,7 @@ func Discover(ctx context.Context, c *http.Client, serverURL string) (d *Discove
 	if err != nil {
 		return nil, err
 	}
-	return discoverFrom(ctx, c, server, serverURL, challenge)
+	return d.discoverFrom(ctx, c, server, serverURL, challenge)
 }
 
 // parseServerURL checks that serverURL is an absolute http(s) URL the
@@ -72,7 +81,7 @@ func parseServerURL(c *http.Client, serverURL string) (*url.URL, error) {
 
 // discoverFrom is discovery after the probe: challenge holds the Bearer
 // challenge parameters of a 401 (nil when there was none).
-func discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL string, challenge map[string]string) (*Discovery, error) {
+func (ds *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL string, challenge map[string]string) (*Discovery, error) {
 	d := &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
 
 	type candidate struct {
@@ -102,7 +111,7 @@ func discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverUR
 		if status == fetchAbsent {
 			continue
 		}
-		md, err := DiscoverAuthServer(ctx, c, prm.AuthorizationServers[0])
+		md, err := ds.authServer(ctx, c, prm.AuthorizationServers[0])
 		if err != nil {
 			return nil, err
 		}
