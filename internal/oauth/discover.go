@@ -81,8 +81,8 @@ func parseServerURL(c *http.Client, serverURL string) (*url.URL, error) {
 
 // discoverFrom is discovery after the probe: challenge holds the Bearer
 // challenge parameters of a 401 (nil when there was none).
-func (ds *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL string, challenge map[string]string) (*Discovery, error) {
-	d := &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
+func (d *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL string, challenge map[string]string) (*Discovery, error) {
+	disc := &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
 
 	type candidate struct {
 		url         string
@@ -111,15 +111,15 @@ func (ds *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *
 		if status == fetchAbsent {
 			continue
 		}
-		md, err := ds.authServer(ctx, c, prm.AuthorizationServers[0])
+		md, err := d.authServer(ctx, c, prm.AuthorizationServers[0])
 		if err != nil {
 			return nil, err
 		}
-		d.Resource = prm.Resource
-		d.ResourceMetadataURL = cand.url
-		d.ResourceScopes = UnionScopes(prm.ScopesSupported)
-		d.AuthServer = *md
-		return d, nil
+		disc.Resource = prm.Resource
+		disc.ResourceMetadataURL = cand.url
+		disc.ResourceScopes = UnionScopes(prm.ScopesSupported)
+		disc.AuthServer = *md
+		return disc, nil
 	}
 	if fromHeader != "" {
 		safe := redact.URL(candidates[0].url)
@@ -127,7 +127,7 @@ func (ds *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *
 			Message: fmt.Sprintf("the 401 challenge of %s names resource_metadata %s, which serves no metadata document; fix the server or set spec.auth.oauth2 manually",
 				redact.URL(serverURL), safe)}
 	}
-	return legacy(ctx, c, server, serverURL, d)
+	return legacy(ctx, c, server, serverURL, disc)
 }
 
 // probe sends the unauthenticated initialize request and returns the Bearer
