@@ -68,6 +68,12 @@ const (
 	// expired for part of each interval. Absent for tokens on the normal
 	// schedule. The refresher keeps it in step with the current token.
 	AnnotationRefreshFloored = "mcpoperator.io/refresh-floored"
+	// AnnotationRefreshTokenKept says that the last connect's token
+	// response carried no refresh token and the one stored before was kept
+	// (its value: the issue time recorded with that refresh token, RFC
+	// 3339). Cleared when a refresh rotates the refresh token.
+	// Providers such as Google issue a refresh token only at first consent.
+	AnnotationRefreshTokenKept = "mcpoperator.io/refresh-token-kept"
 )
 
 // State of a per-user token, as recorded in AnnotationState.

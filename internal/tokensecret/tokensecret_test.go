@@ -108,7 +108,9 @@ func TestWriteGrantReplacesAnEarlierGrant(t *testing.T) {
 	sec.OwnerReferences = append(sec.OwnerReferences, metav1.OwnerReference{Name: "someone-else"})
 	sec.StringData = map[string]string{"stale": "x"}
 
-	WriteGrant(sec, srv, grant("", t0.Add(2*time.Hour)))
+	other := grant("", t0.Add(2*time.Hour))
+	other.ClientID = "dcr-2" // a new client: the old refresh token is not its own
+	WriteGrant(sec, srv, other)
 	rec := Read(sec)
 	if rec.GrantID == first || rec.GrantID == "" {
 		t.Errorf("grant ID %q after %q: a reconnect must write a new one", rec.GrantID, first)
@@ -121,6 +123,52 @@ func TestWriteGrantReplacesAnEarlierGrant(t *testing.T) {
 	}
 	if len(sec.OwnerReferences) != 1 || sec.StringData != nil {
 		t.Errorf("owner references %v, stringData %v", sec.OwnerReferences, sec.StringData)
+	}
+}
+
+// Google issues a refresh token only at first consent: a reconnect whose
+// answer has none keeps the stored one when nothing else changed, and says
+// so; a rotating refresh clears the note.
+func TestWriteGrantKeepsTheRefreshTokenOfTheSameGrant(t *testing.T) {
+	srv := testServer()
+	first := grant("rt-1", t0.Add(time.Hour))
+	cases := []struct {
+		name   string
+		change func(g *Grant)
+		kept   bool
+	}{
+		{"same user, issuer, client and resource", func(*Grant) {}, true},
+		{"another client", func(g *Grant) { g.ClientID = "dcr-2" }, false},
+		{"another issuer", func(g *Grant) { g.Issuer = "https://other.example.com" }, false},
+		{"another token endpoint", func(g *Grant) { g.TokenEndpoint = "https://as.example.com/v2/token" }, false},
+		{"another resource", func(g *Grant) { g.Resource = "https://mcp.example.com/other" }, false},
+		{"a new refresh token", func(g *Grant) { g.Tokens.RefreshToken = "rt-2" }, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sec := &corev1.Secret{}
+			WriteGrant(sec, srv, first)
+			again := grant("", t0.Add(2*time.Hour))
+			again.IssuedAt = t0.Add(time.Hour)
+			tc.change(&again)
+			WriteGrant(sec, srv, again)
+			rec := Read(sec)
+			_, noted := sec.Annotations[AnnotationRefreshTokenKept]
+			if kept := rec.RefreshToken == "rt-1"; kept != tc.kept || noted != tc.kept {
+				t.Fatalf("refresh token %s, note %v; want kept = %v", present(rec.RefreshToken), noted, tc.kept)
+			}
+			if tc.kept && sec.Annotations[AnnotationRefreshTokenKept] != formatTime(t0) {
+				t.Errorf("note = %q", sec.Annotations[AnnotationRefreshTokenKept])
+			}
+		})
+	}
+
+	sec := &corev1.Secret{}
+	WriteGrant(sec, srv, first)
+	WriteGrant(sec, srv, grant("", t0.Add(2*time.Hour)))
+	ApplyRefreshed(sec, Tokens{AccessToken: "at-2", TokenType: "Bearer", RefreshToken: "rt-3"}, t0.Add(3*time.Hour))
+	if _, noted := sec.Annotations[AnnotationRefreshTokenKept]; noted {
+		t.Error("a rotated refresh token is still noted as kept")
 	}
 }
 

@@ -43,8 +43,12 @@ type Grant struct {
 // kept for the update): name, namespace, type, labels, a controller
 // reference to srv, annotations (state Active, a new grant ID, the issue
 // time) and data. Labels, annotations, data and owner references are
-// replaced, not merged, so nothing of an earlier grant survives.
+// replaced, not merged, so nothing of an earlier grant survives, with one
+// exception: when g carries no refresh token and the existing Secret holds
+// one from the same authorization server and client for the same user and
+// resource, it is kept (see AnnotationRefreshTokenKept).
 func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
+	keptRefresh, keptSince := refreshTokenToKeep(sec, g)
 	sec.Namespace = srv.Namespace
 	sec.Name = Name(srv.Name, g.User)
 	sec.Type = mcpv1.SecretTypeUserToken
@@ -66,6 +70,9 @@ func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
 	}
 	if t.RefreshToken != "" {
 		sec.Data[KeyRefreshToken] = []byte(t.RefreshToken)
+	} else if keptRefresh != "" {
+		sec.Data[KeyRefreshToken] = []byte(keptRefresh)
+		sec.Annotations[AnnotationRefreshTokenKept] = keptSince
 	}
 	if !t.Expiry.IsZero() {
 		sec.Data[KeyExpiry] = []byte(formatTime(t.Expiry))
@@ -77,6 +84,28 @@ func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
 		sec.Data[KeyClientID] = []byte(g.ClientID)
 	}
 	sec.StringData = nil
+}
+
+// refreshTokenToKeep is the refresh token of the existing Secret sec that
+// a new grant g without one keeps, and since when it is stored; "" when
+// there is none to keep: g has its own, or the stored one belongs to
+// another user, authorization server, token endpoint, client or resource
+// (or to no known client), or the stored grant is dead.
+func refreshTokenToKeep(sec *corev1.Secret, g Grant) (token, since string) {
+	if g.Tokens.RefreshToken != "" || sec.Data == nil {
+		return "", ""
+	}
+	old := Read(sec)
+	same := old.User == g.User && old.Issuer == g.Issuer && old.TokenEndpoint == g.TokenEndpoint &&
+		old.ClientID != "" && old.ClientID == g.ClientID && old.Resource == g.Resource
+	if !same || old.RefreshToken == "" || old.State != StateActive {
+		return "", ""
+	}
+	since = sec.Annotations[AnnotationRefreshTokenKept]
+	if since == "" {
+		since = formatTime(old.IssuedAt)
+	}
+	return old.RefreshToken, since
 }
 
 // The refresher's mutations. Each changes s, a copy the caller owns and
@@ -94,6 +123,7 @@ func ApplyRefreshed(s *corev1.Secret, t Tokens, issuedAt time.Time) {
 	s.Data[KeyTokenType] = []byte(t.TokenType)
 	if t.RefreshToken != "" {
 		s.Data[KeyRefreshToken] = []byte(t.RefreshToken)
+		delete(s.Annotations, AnnotationRefreshTokenKept)
 	}
 	if !t.Expiry.IsZero() {
 		s.Data[KeyExpiry] = []byte(formatTime(t.Expiry))

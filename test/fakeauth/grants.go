@@ -49,6 +49,16 @@ func (s *Server) newGrantLocked(c *client, subject, scope, resource string) *gra
 	return g
 }
 
+// hasGrantLocked reports whether client has a live grant for subject.
+func (s *Server) hasGrantLocked(clientID, subject string) bool {
+	for _, g := range s.grants {
+		if g.clientID == clientID && g.subject == subject && !g.revoked {
+			return true
+		}
+	}
+	return false
+}
+
 // issueLocked mints an access token for g with scope, and a refresh token
 // when withRefresh.
 func (s *Server) issueLocked(g *grant, scope string, withRefresh bool) Tokens {

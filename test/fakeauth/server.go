@@ -99,6 +99,11 @@ type Options struct {
 	// DisableRefreshRotation keeps the refresh token across refreshes (the
 	// response then carries no refresh_token, as with Google).
 	DisableRefreshRotation bool
+	// RefreshTokenAtFirstConsentOnly issues a refresh token only to a
+	// client's first grant for a subject, as Google does; later code
+	// exchanges get an access token alone, and the first refresh token
+	// stays valid.
+	RefreshTokenAtFirstConsentOnly bool
 	// DisableReuseDetection stops a replayed rotated refresh token from revoking
 	// the grant (it still gets invalid_grant).
 	DisableReuseDetection bool

@@ -82,9 +82,10 @@ func (s *Server) exchangeCode(c *client, r *http.Request) (Tokens, *oauthErr) {
 	if e := s.checkTokenResource(form["resource"], ac.resource); e != nil {
 		return Tokens{}, e
 	}
+	consentedBefore := s.opts.RefreshTokenAtFirstConsentOnly && s.hasGrantLocked(c.ID, ac.subject)
 	g := s.newGrantLocked(c, ac.subject, ac.scope, ac.resource)
 	ac.grantID = g.id
-	return s.issueLocked(g, g.scope, s.refreshAllowed(c, g.scope)), nil
+	return s.issueLocked(g, g.scope, s.refreshAllowed(c, g.scope) && !consentedBefore), nil
 }
 
 // checkTokenResource checks the resource of a token request against the
