@@ -10,8 +10,10 @@ CONTROLLER_GEN_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+KUSTOMIZE_VERSION ?= v5.8.2
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 
-# kube-apiserver and etcd built from source (see hack/envtest-assets.sh).
+# kube-apiserver, kube-controller-manager and etcd built from source (see hack/envtest-assets.sh).
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
 # node-oidc-provider and Node 22, installed by the oidc-provider target.
 OIDC_PROVIDER_DIR = $(shell hack/oidc-provider.sh installed)
@@ -53,12 +55,12 @@ verify: manifests generate ## Fail when generated files are stale or code is not
 	@test -z "$$(git status --porcelain -- config api)" || { git status --porcelain -- config api; echo "generated files are not committed"; exit 1; }
 
 .PHONY: envtest
-envtest: ## Build kube-apiserver and etcd from source (cached outside the repo; ~10 min the first time).
+envtest: ## Build kube-apiserver, kube-controller-manager and etcd from source (cached outside the repo; ~15 min the first time).
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet lint fuzz envtest conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd and a real node-oidc-provider (go test's summary comes last).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
+test: manifests generate vet lint fuzz envtest kustomize conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced) and a real node-oidc-provider (go test's summary comes last).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: oidc-provider
 oidc-provider: ## Install node-oidc-provider (pinned by test/oidcprovider/package-lock.json), the third-party authorization server of the tests, and Node 22 into a cache outside the repo.
@@ -126,7 +128,7 @@ run: manifests generate ## Run the manager locally against the current kubeconfi
 ##@ Local cluster and demo
 
 .PHONY: local-cluster
-local-cluster: ## Start a local control plane (etcd + kube-apiserver) in the background; kubeconfig in .local/kubeconfig.
+local-cluster: ## Start a local control plane (etcd, kube-apiserver with RBAC and OwnerReferencesPermissionEnforcement, kube-controller-manager for garbage collection and namespace deletion) in the background; kubeconfig in .local/kubeconfig.
 	@hack/local-cluster.sh up
 
 .PHONY: local-cluster-down
@@ -147,6 +149,19 @@ $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/ (the e2e suite renders config/ with it).
+$(KUSTOMIZE):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv $(LOCALBIN)/kustomize $(KUSTOMIZE)
+
+# kustomize-path installs kustomize when missing and prints its path (the
+# e2e suite runs it when $$KUSTOMIZE is unset).
+.PHONY: kustomize-path
+kustomize-path: $(KUSTOMIZE)
+	@echo $(KUSTOMIZE)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from source through the Go module proxy into a
-# per-user cache outside the repository and prints the directory to use as
-# KUBEBUILDER_ASSETS. Idempotent: when both binaries exist it only prints.
+# Builds kube-apiserver, kube-controller-manager and etcd from source through
+# the Go module proxy into a per-user cache outside the repository and prints
+# the directory to use as KUBEBUILDER_ASSETS. Idempotent: when the binaries
+# exist it only prints.
 #
 # Why from source: setup-envtest downloads from a bucket these machines cannot
 # reach; the Go module proxy is the only source allowed.
@@ -37,9 +38,17 @@ build_etcd() {
   mv "$dir/etcd.tmp" "$dir/etcd"
 }
 
-build_kube_apiserver() {
-  [[ -x "$dir/kube-apiserver" ]] && return
-  log "building kube-apiserver $KUBE_VERSION from source: about 10 minutes on 2 cores the first time, seconds afterwards"
+# build_kube NAME: builds k8s.io/kubernetes/cmd/NAME (kube-apiserver,
+# kube-controller-manager) into $dir. Both come from the same throw-away
+# module, so the second shares most compiled packages with the first through
+# the Go build cache.
+build_kube() {
+  local name=$1
+  [[ -x "$dir/$name" ]] && return
+  case $name in
+    kube-apiserver) log "building $name $KUBE_VERSION from source: about 10 minutes on 2 cores the first time, seconds afterwards" ;;
+    *) log "building $name $KUBE_VERSION from source: a few minutes on 2 cores the first time (it shares most packages with kube-apiserver), seconds afterwards" ;;
+  esac
   local work; work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
   local kdir
   kdir=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | awk -F'"' '$2 == "Dir" {print $4}')
@@ -47,7 +56,7 @@ build_kube_apiserver() {
   # each of them at its published version (v0.<minor>.<patch>) instead.
   local staging_version="v0.${KUBE_VERSION#v1.}"
   {
-    echo "module envtest-kube-apiserver"
+    echo "module envtest-kube"
     echo
     echo "go 1.25"
     echo
@@ -55,18 +64,21 @@ build_kube_apiserver() {
     echo
     awk '/=> \.\/staging\// {print "replace " $1 " => " $1 " '"$staging_version"'"}' "$kdir/go.mod"
   } > "$work/go.mod"
-  (cd "$work" && GOFLAGS=-mod=mod go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" 2>&1 | grep -v '^go: downloading' >&2 || true)
+  (cd "$work" && GOFLAGS=-mod=mod go get "k8s.io/kubernetes/cmd/$name@$KUBE_VERSION" 2>&1 | grep -v '^go: downloading' >&2 || true)
   local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
   local pkg=k8s.io/component-base/version
   (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -v -trimpath \
     -ldflags "-X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor" \
-    -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver 2>&1 |
-    awk '/^(#|\t|[a-z./_-]+:[0-9]+)/ {print > "/dev/stderr"; next}
-         {n++; if (n % 200 == 0) printf "envtest-assets: kube-apiserver: %d packages compiled\n", n > "/dev/stderr"}')
-  [[ -f "$dir/kube-apiserver.tmp" ]] || { log "kube-apiserver build failed"; exit 1; }
-  mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
+    -o "$dir/$name.tmp" "k8s.io/kubernetes/cmd/$name" 2>&1 |
+    awk -v name="$name" '/^(#|\t|[a-z./_-]+:[0-9]+)/ {print > "/dev/stderr"; next}
+         {n++; if (n % 200 == 0) printf "envtest-assets: %s: %d packages compiled\n", name, n > "/dev/stderr"}')
+  [[ -f "$dir/$name.tmp" ]] || { log "$name build failed"; exit 1; }
+  mv "$dir/$name.tmp" "$dir/$name"
 }
 
 build_etcd
-build_kube_apiserver
+build_kube kube-apiserver
+# The garbage collector and namespace deletion of the e2e suite, the demo
+# and make local-cluster.
+build_kube kube-controller-manager
 echo "$dir"

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Starts a local Kubernetes control plane (etcd + kube-apiserver, the same
-# source-built binaries the tests use) in the background, writes an admin
-# kubeconfig and installs the project's CRDs. No kubelet, no scheduler: enough
-# for the operator, which only talks to the API server.
+# Starts a local Kubernetes control plane (etcd, kube-apiserver and
+# kube-controller-manager, the same source-built binaries the tests use) in
+# the background, writes an admin kubeconfig and installs the project's CRDs.
+# It enforces what a real cluster does: RBAC, the
+# OwnerReferencesPermissionEnforcement admission plugin, garbage collection
+# and namespace deletion (kube-controller-manager runs only those two
+# controllers). No kubelet, no scheduler: enough for the operator, which only
+# talks to the API server.
 #
 # Usage: hack/local-cluster.sh [up|down|status]     (default: up)
 #
 # Everything lives under $LOCAL_DIR (default .local/, git-ignored):
 #   kubeconfig                     admin kubeconfig (export KUBECONFIG=...)
-#   etcd.pid, kube-apiserver.pid   process ids, used by `down`
-#   logs/etcd.log, logs/kube-apiserver.log
+#   etcd.pid, kube-apiserver.pid, kube-controller-manager.pid
+#                                  process ids, used by `down`
+#   logs/etcd.log, logs/kube-apiserver.log, logs/kube-controller-manager.log
 #   cluster/                       etcd data, certificates, token file
 #
 # Idempotent: `up` returns at once when the recorded control plane is running
@@ -52,8 +57,8 @@ api_ready() {
 assets_dir() {
   local cache=${MCP_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcp-operator}
   if ! compgen -G "$cache/envtest/*/kube-apiserver" >/dev/null; then
-    log "first run on this machine: building kube-apiserver and etcd from source."
-    log "this takes about 10 minutes on 2 cores (progress below); later runs start in seconds."
+    log "first run on this machine: building kube-apiserver, kube-controller-manager and etcd from source."
+    log "this takes about 15 minutes on 2 cores (progress below); later runs start in seconds."
   fi
   "$repo_root/hack/envtest-assets.sh"
 }
@@ -119,9 +124,22 @@ start_apiserver() {
     --service-cluster-ip-range=10.0.0.0/24 \
     --token-auth-file="$state/tokens.csv" \
     --authorization-mode=RBAC \
+    --enable-admission-plugins=OwnerReferencesPermissionEnforcement \
     --disable-admission-plugins=ServiceAccount \
     --endpoint-reconciler-type=none \
     --allow-privileged=true
+}
+
+# start_controller_manager runs the garbage collector and the namespace
+# controller as the admin, on loopback only (no serving port at all).
+start_controller_manager() {
+  pid_alive kube-controller-manager && return
+  start kube-controller-manager "$1/kube-controller-manager" \
+    --kubeconfig="$kubeconfig" \
+    --controllers=garbage-collector-controller,namespace-controller \
+    --use-service-account-credentials=false \
+    --leader-elect=false \
+    --secure-port=0 --bind-address=127.0.0.1
 }
 
 wait_ready() {
@@ -188,6 +206,10 @@ up() {
   mkdir -p "$LOCAL_DIR"
   if pid_alive etcd && pid_alive kube-apiserver && api_ready; then
     write_kubeconfig
+    # A control plane started before kube-controller-manager was part of it.
+    pid_alive kube-controller-manager || start_controller_manager "$(assets_dir)"
+    tr '\0' ' ' < "/proc/$(cat "$LOCAL_DIR/kube-apiserver.pid")/cmdline" | grep -q OwnerReferencesPermissionEnforcement ||
+      log "warning: this kube-apiserver predates admission enforcement; restart it: make local-cluster-down local-cluster"
     install_crds
     log "already running at $api_url"
     echo "export KUBECONFIG=$kubeconfig"
@@ -200,6 +222,7 @@ up() {
   wait_ready
   write_kubeconfig
   install_crds
+  start_controller_manager "$bin"
   log "control plane ready at $api_url (stop it with: make local-cluster-down)"
   echo "export KUBECONFIG=$kubeconfig"
 }
@@ -220,13 +243,14 @@ stop() {
 }
 
 down() {
+  stop kube-controller-manager
   stop kube-apiserver
   stop etcd
 }
 
 status() {
   local n
-  for n in etcd kube-apiserver; do
+  for n in etcd kube-apiserver kube-controller-manager; do
     if pid_alive "$n"; then echo "$n: running (pid $(cat "$LOCAL_DIR/$n.pid"))"; else echo "$n: stopped"; fi
   done
   if api_ready; then echo "api: ready at $api_url"; else echo "api: not ready"; fi

@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +60,19 @@ func splitList(s string) []string {
 	return out
 }
 
+// splitHostPort splits host:port with a numeric port.
+func splitHostPort(addr string) (string, int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p > 65535 {
+		return "", 0, fmt.Errorf("port %q of %q is not a number between 1 and 65535", port, addr)
+	}
+	return host, p, nil
+}
+
 // kubeconfigFlag is the value of the --kubeconfig flag controller-runtime
 // registers.
 func kubeconfigFlag() string {
@@ -82,6 +97,7 @@ type options struct {
 	egress         oauth.EgressPolicy
 	zap            zap.Options
 	enableWebhooks bool
+	webhookAddr    string
 	webhookCertDir string
 }
 
@@ -109,7 +125,9 @@ func parseFlags() options {
 		"Public base URL of the callback server, e.g. https://chat.example.com/mcp-auth. Redirect URIs are derived from it; OAuth2 auto-configuration needs it.")
 	o.egress.BindFlags(flag.CommandLine)
 	flag.BoolVar(&o.enableWebhooks, "enable-webhooks", true,
-		"Serve the MCPServer admission webhooks (defaulting and validation) on :9443. Turn off for local runs without certificates.")
+		"Serve the MCPServer admission webhooks (defaulting and validation) on --webhook-bind-address. Turn off for local runs without certificates.")
+	flag.StringVar(&o.webhookAddr, "webhook-bind-address", ":9443",
+		"Address the admission webhook server binds to, host:port; an empty host means every interface.")
 	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs",
 		"Directory holding the webhook server's tls.crt and tls.key (written by cert-manager in the cluster).")
 	o.zap.BindFlags(flag.CommandLine)
@@ -148,6 +166,11 @@ func run(ctx context.Context, o options) error {
 	}
 
 	watchNamespaces := splitList(o.namespaces)
+	webhookHost, webhookPort, err := splitHostPort(o.webhookAddr)
+	if err != nil {
+		return fmt.Errorf("--webhook-bind-address: %w", err)
+	}
+
 	restCfg := ctrl.GetConfigOrDie()
 	leaseNamespace, err := leaderElectionNamespace(o.leaderElectNS, kubeconfigFlag())
 	if o.leaderElect && err != nil {
@@ -166,6 +189,8 @@ func run(ctx context.Context, o options) error {
 		Client:                  controllers.ClientOptions(),
 		Cache:                   controllers.CacheOptions(watchNamespaces...),
 		WebhookServer: webhook.NewServer(webhook.Options{
+			Host:    webhookHost,
+			Port:    webhookPort,
 			CertDir: o.webhookCertDir,
 			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
 		}),

@@ -38,3 +38,24 @@ current-context: local
 		}
 	}
 }
+
+func TestSplitHostPort(t *testing.T) {
+	tests := []struct {
+		addr, host string
+		port       int
+		ok         bool
+	}{
+		{":9443", "", 9443, true},
+		{"127.0.0.1:19443", "127.0.0.1", 19443, true},
+		{"[::1]:9443", "::1", 9443, true},
+		{"9443", "", 0, false},
+		{"127.0.0.1:http", "", 0, false},
+		{"127.0.0.1:0", "", 0, false},
+	}
+	for _, tc := range tests {
+		host, port, err := splitHostPort(tc.addr)
+		if (err == nil) != tc.ok || host != tc.host || port != tc.port {
+			t.Errorf("splitHostPort(%q) = %q, %d, %v; want %q, %d, ok=%t", tc.addr, host, port, err, tc.host, tc.port, tc.ok)
+		}
+	}
+}

@@ -40,13 +40,13 @@ func (d *demo) callbackURL() string {
 func (d *demo) walkthrough(ctx context.Context) error {
 	fmt.Println("\033[1mmcp-operator demo\033[0m: a local control plane, the operator, the callback server and")
 	fmt.Println("a fake MCP server with its own OAuth authorization server, all on 127.0.0.1.")
-	fmt.Println("The first run on a machine builds kube-apiserver and etcd from source (about ten")
-	fmt.Println("minutes on 2 cores, progress below); later runs start in seconds.")
+	fmt.Println("The first run on a machine builds kube-apiserver, kube-controller-manager and etcd")
+	fmt.Println("from source (about 15 minutes on 2 cores, progress below); later runs start in seconds.")
 	for _, s := range []struct {
 		name string
 		f    func(context.Context) error
 	}{
-		{"Local control plane (etcd + kube-apiserver, CRDs installed)", d.startCluster},
+		{"Local control plane (etcd, kube-apiserver, kube-controller-manager; CRDs installed)", d.startCluster},
 		{"Build the manager, the callback server and the fake MCP + OAuth server", d.build},
 		{"Start the MCP servers: fake MCP + OAuth server (OAuth2), open server (None), API-key server", d.startMCPServers},
 		{"Start the manager and the callback server", d.startOperator},
@@ -76,11 +76,8 @@ func (d *demo) teardown() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if d.appliedSamples && d.c != nil && d.managerRunning() {
-		d.say("deleting the sample MCPServers (the manager deletes their client registrations)")
+		d.say("deleting the sample MCPServers (the manager deletes their client registrations and Secrets)")
 		if err := harness.DeleteMCPServers(ctx, d.c, namespace, 20*time.Second); err != nil {
-			d.say("warning: %v", err)
-		}
-		if _, err := harness.CollectGarbage(ctx, d.c, namespace); err != nil {
 			d.say("warning: %v", err)
 		}
 	}

@@ -103,7 +103,9 @@ func (d *demo) applySamples(ctx context.Context) error {
 	if err := harness.DeleteMCPServers(ctx, d.c, namespace, 20*time.Second); err != nil {
 		return err
 	}
-	if _, err := harness.CollectGarbage(ctx, d.c, namespace); err != nil {
+	// Secrets of MCPServers deleted without a manager running: the garbage
+	// collector deletes them.
+	if err := harness.WaitOrphansCollected(ctx, d.c, namespace, 60*time.Second); err != nil {
 		return err
 	}
 	objs, err := harness.ReadManifests(d.samplesDir())

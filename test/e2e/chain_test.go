@@ -69,7 +69,7 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 	})
 
 	It("lets a chat pod call a tool with the user's token", func() {
-		res, err := harness.ChatPodCall(ctx, k8s, namespace, name, user, "echo", map[string]any{"message": "e2e"})
+		res, err := harness.ChatPodCall(ctx, chatPod, namespace, name, user, "echo", map[string]any{"message": "e2e"})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Text).To(Equal("e2e"))
 	})
@@ -101,7 +101,7 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 		waitRefreshed(before)
 		Expect(fake.Counters().ReuseDetected).To(BeZero())
 		Expect(accessTokenAlive(name)).To(BeTrue())
-		_, err = harness.ChatPodCall(ctx, k8s, namespace, name, user, "test-tool", nil)
+		_, err = harness.ChatPodCall(ctx, chatPod, namespace, name, user, "test-tool", nil)
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -116,7 +116,7 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 		err := k8s.Get(ctx, client.ObjectKeyFromObject(sec), &corev1.Secret{})
 		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "token Secret deleted: %v", err)
 		Expect(connected(browser, name)).To(BeFalse())
-		_, err = harness.ChatPodCall(ctx, k8s, namespace, name, user, "echo", map[string]any{"message": "x"})
+		_, err = harness.ChatPodCall(ctx, chatPod, namespace, name, user, "echo", map[string]any{"message": "x"})
 		Expect(err).To(MatchError(mcpauth.ErrNotConnected))
 	})
 
@@ -136,13 +136,9 @@ var _ = Describe("An OAuth2 MCPServer, end to end", Ordered, func() {
 		Expect(fake.Counters().RegistrationDelete).To(BeNumerically(">=", 1))
 		Expect(fake.Counters().Revoke).To(BeNumerically(">", revokedBefore), "the user's tokens were not revoked")
 
-		// The finalizer deleted the Secrets itself, whatever the deletion
-		// mode: the garbage collector (which the local control plane does
-		// not run) finds nothing left to collect.
+		// The finalizer deleted the Secrets itself; the garbage collector
+		// of gc_test.go collects what it does not own.
 		Expect(ownedSecretsByLabel(name)).To(BeEmpty())
-		n, err := harness.CollectGarbage(ctx, k8s, namespace)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(n).To(BeZero())
 	})
 })
 
@@ -164,7 +160,7 @@ var _ = Describe("APIKey and None MCPServers, end to end", func() {
 			s, err := harness.WaitMCPServer(ctx, k8s, client.ObjectKey{Namespace: namespace, Name: n}, 30*time.Second, harness.IsReady, nil)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(s.Status.Tools).To(ConsistOf("hello"))
-			res, err := harness.ChatPodCall(ctx, k8s, namespace, n, user, "hello", nil)
+			res, err := harness.ChatPodCall(ctx, chatPod, namespace, n, user, "hello", nil)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(res.Text).To(Equal("hello from " + n))
 		}

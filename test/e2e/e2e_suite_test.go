@@ -1,12 +1,21 @@
 // Package e2e runs the whole chain with the real binaries: the manager and
 // the callback server as processes (built with go build), a real
-// kube-apiserver and etcd, the fake OAuth authorization server and MCP server
-// and, as a second authorization server nobody here wrote, node-oidc-provider
-// (test/oidcprovider), a headless browser and a chat pod's token lookup.
+// kube-apiserver, etcd and kube-controller-manager, the fake OAuth
+// authorization server and MCP server and, as a second authorization server
+// nobody here wrote, node-oidc-provider (test/oidcprovider), a headless
+// browser and a chat pod's token lookup.
+//
+// The control plane enforces what a real cluster does: RBAC,
+// OwnerReferencesPermissionEnforcement, garbage collection and namespace
+// deletion. The manager, the callback server and the chat pod run as their
+// ServiceAccounts with exactly the RBAC that config/ renders, and every
+// MCPServer passes through the admission webhooks of config/webhook, served
+// by the manager over TLS.
 package e2e
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +25,7 @@ import (
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
@@ -23,7 +33,10 @@ import (
 )
 
 const (
-	namespace  = "e2e"
+	// namespace is the chat app's, where config/callback and the chat
+	// reader Role of config/rbac are rendered: the MCPServers, the callback
+	// server and the chat pod live there.
+	namespace  = "chat"
 	userHeader = "X-Forwarded-User"
 	// tokenTTL is short so the refresher acts within the test (at 78-80 %,
 	// 31-32 s), and long enough to keep its normal schedule: tokens living
@@ -32,16 +45,24 @@ const (
 )
 
 var (
-	ctx        context.Context
-	k8s        client.Client
-	fake       *fakeauth.Server
-	bins       harness.Binaries
-	workDir    string
-	kubeconfig string
+	ctx  context.Context
+	cp   *harness.Enforcing
+	fake *fakeauth.Server
+	bins harness.Binaries
+	// k8s is a cluster admin's client: the test's own hands.
+	k8s client.Client
+	// chatPod reads as the chat pod's ServiceAccount.
+	chatPod client.Client
+	workDir string
+	// kubeconfigs of the manager, the callback server and the chat pod,
+	// each authenticated as its ServiceAccount.
+	kubeconfigs map[identity]string
 	// callbackURL and probeAddr are fixed for the suite so a restarted
 	// manager keeps the same redirect URIs.
 	callbackURL, callbackAddr, probeAddr string
 	manager, callback                    *harness.Process
+	// webhooks is where the manager serves the admission webhooks.
+	webhooks *harness.WebhookServing
 )
 
 func TestE2E(t *testing.T) {
@@ -56,20 +77,24 @@ var _ = BeforeSuite(func() {
 	ctx, cancel = context.WithCancel(context.Background())
 	DeferCleanup(cancel)
 	workDir = GinkgoT().TempDir()
+	logf.SetLogger(GinkgoLogr)
 
 	By("building the manager, the callback server and fake-mcp-server")
 	var err error
 	bins, err = harness.BuildBinaries(envtestutil.RepoRoot(), filepath.Join(workDir, "bin"))
 	Expect(err).NotTo(HaveOccurred())
 
-	By("starting kube-apiserver and etcd with the CRDs")
-	env, _, err := envtestutil.Start()
+	By("starting kube-apiserver (RBAC, OwnerReferencesPermissionEnforcement), etcd and kube-controller-manager (garbage collector, namespaces)")
+	cp, err = harness.StartEnforcing(ctx, logDir())
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(env.Stop)
-	kubeconfig = writeAdminKubeconfig(env)
-	k8s, err = harness.NewClient(kubeconfig)
+	DeferCleanup(cp.Stop)
+	k8s, err = harness.NewClient(writeAdminKubeconfig(cp.Env))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(harness.EnsureNamespace(ctx, k8s, namespace)).To(Succeed())
+
+	By("creating the ServiceAccounts and the RBAC that config/ renders, and a token for each identity")
+	kubeconfigs = installIdentities()
+	chatPod, err = harness.NewClient(kubeconfigs[chatPodIdentity])
+	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the fake authorization server and MCP server (realistic mode)")
 	fake, err = fakeauth.Start(fakeauth.Options{
@@ -86,12 +111,22 @@ var _ = BeforeSuite(func() {
 	probeAddr, err = harness.FreeAddr()
 	Expect(err).NotTo(HaveOccurred())
 
-	By("starting the manager and the callback server as processes")
+	By("starting the manager (serving the admission webhooks over TLS) and registering the webhooks of config/webhook")
+	webhookAddr, err := harness.FreeAddr()
+	Expect(err).NotTo(HaveOccurred())
+	webhooks = &harness.WebhookServing{Addr: webhookAddr, CertDir: filepath.Join(workDir, "webhook-certs")}
+	caPEM, err := harness.WriteServingCert(webhooks.CertDir, net.ParseIP("127.0.0.1"))
+	Expect(err).NotTo(HaveOccurred())
 	startManager()
 	// Stops whichever manager runs at the end (a spec may restart it).
 	DeferCleanup(func() { _ = manager.Stop(10 * time.Second) })
+	n, err := harness.RegisterWebhooks(ctx, k8s, renderedDefault, "https://"+webhookAddr, caPEM)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(n).To(Equal(2), "a mutating and a validating webhook configuration")
+
+	By("starting the callback server")
 	callback, err = harness.StartCallback(ctx, harness.CallbackOptions{
-		Bin: bins.Callback, LogDir: logDir(), Kubeconfig: kubeconfig,
+		Bin: bins.Callback, LogDir: logDir(), Kubeconfig: kubeconfigs[callbackIdentity],
 		Namespace: namespace, Listen: callbackAddr, PublicURL: callbackURL,
 		UserHeader: userHeader, CookieKeyFile: filepath.Join(workDir, "cookie.key"),
 	})
@@ -103,8 +138,8 @@ var _ = BeforeSuite(func() {
 func startManager() {
 	var err error
 	manager, err = harness.StartManager(ctx, harness.ManagerOptions{
-		Bin: bins.Manager, LogDir: logDir(), Kubeconfig: kubeconfig,
-		CallbackURL: callbackURL, ProbeAddr: probeAddr,
+		Bin: bins.Manager, LogDir: logDir(), Kubeconfig: kubeconfigs[managerIdentity],
+		CallbackURL: callbackURL, ProbeAddr: probeAddr, Webhooks: webhooks,
 	})
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 }
@@ -112,8 +147,7 @@ func startManager() {
 // logDir keeps the processes' logs; they are printed when a spec fails.
 func logDir() string { return filepath.Join(workDir, "logs") }
 
-// writeAdminKubeconfig writes a kubeconfig of a system:masters user of env
-// for the child processes.
+// writeAdminKubeconfig writes a kubeconfig of a system:masters user of env.
 func writeAdminKubeconfig(env *envtest.Environment) string {
 	user, err := env.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
 	Expect(err).NotTo(HaveOccurred())
@@ -129,7 +163,7 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	if !r.Failed() {
 		return
 	}
-	for _, name := range []string{"manager", "callback", "oidc-provider"} {
+	for _, name := range []string{"manager", "callback", "oidc-provider", "kube-controller-manager"} {
 		if data, err := os.ReadFile(filepath.Join(logDir(), name+".log")); err == nil {
 			const maxTail = 20000
 			if len(data) > maxTail {

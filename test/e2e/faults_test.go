@@ -105,7 +105,7 @@ var _ = Describe("Faults that must lose nothing", Ordered, func() {
 		By("letting users connect again through the new client")
 		_, err = harness.NewBrowser(callbackURL, userHeader, "alice").Connect(ctx, namespace, t.key.Name)
 		Expect(err).NotTo(HaveOccurred())
-		_, err = harness.ChatPodCall(ctx, k8s, namespace, t.key.Name, "alice", "echo", map[string]any{"message": "back"})
+		_, err = harness.ChatPodCall(ctx, chatPod, namespace, t.key.Name, "alice", "echo", map[string]any{"message": "back"})
 		Expect(err).NotTo(HaveOccurred())
 		othersStillReconcile()
 	})
@@ -203,7 +203,7 @@ func (t *tenant) expectNothingLost() {
 	GinkgoHelper()
 	t.expectKept()
 	for u := range t.grants {
-		_, err := harness.ChatPodCall(ctx, k8s, namespace, t.key.Name, u, "echo", map[string]any{"message": u})
+		_, err := harness.ChatPodCall(ctx, chatPod, namespace, t.key.Name, u, "echo", map[string]any{"message": u})
 		Expect(err).NotTo(HaveOccurred())
 	}
 }

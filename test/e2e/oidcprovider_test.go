@@ -67,7 +67,7 @@ var _ = Describe("An OAuth2 MCPServer whose authorization server is node-oidc-pr
 		Expect(string(tokenSecret(name).Data[tokensecret.KeyTokenEndpoint])).To(Equal(op.Issuer + "/token"))
 		Expect(connected(browser, name)).To(BeTrue())
 
-		call, err := harness.ChatPodCall(ctx, k8s, namespace, name, user, oidcprovider.ToolWhoAmI, nil)
+		call, err := harness.ChatPodCall(ctx, chatPod, namespace, name, user, oidcprovider.ToolWhoAmI, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(call.Text).To(Equal("op-user"))
 	})
@@ -86,7 +86,7 @@ var _ = Describe("An OAuth2 MCPServer whose authorization server is node-oidc-pr
 		// The second refresh redeemed the first rotation: had the old token
 		// been sent again, oidc-provider would have revoked the grant and the
 		// stored tokens would not work.
-		call, err := harness.ChatPodCall(ctx, k8s, namespace, name, user, oidcprovider.ToolWhoAmI, nil)
+		call, err := harness.ChatPodCall(ctx, chatPod, namespace, name, user, oidcprovider.ToolWhoAmI, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(call.Text).To(Equal("op-user"))
 		Expect(slices.Contains(strings.Fields(before.Scope), "mcp:tools")).To(BeFalse())

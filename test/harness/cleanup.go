@@ -49,15 +49,38 @@ func DeleteMCPServers(ctx context.Context, c client.Client, namespace string, ti
 	}
 }
 
-// CollectGarbage deletes the Secrets in namespace whose controller owner no
-// longer exists, as the garbage collector of a real cluster would (the local
-// control plane runs no kube-controller-manager).
-func CollectGarbage(ctx context.Context, c client.Client, namespace string) (int, error) {
+// WaitOrphansCollected waits until no Secret in namespace has a controller
+// MCPServer that no longer exists: the garbage collector of the control
+// plane's kube-controller-manager deletes them.
+func WaitOrphansCollected(ctx context.Context, c client.Client, namespace string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		orphans, err := orphanedSecrets(ctx, c, namespace)
+		if err != nil {
+			return err
+		}
+		if len(orphans) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the garbage collector did not delete Secrets %v in %s within %s: is kube-controller-manager running?", orphans, namespace, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(PollInterval):
+		}
+	}
+}
+
+// orphanedSecrets are the names of the Secrets in namespace whose
+// controller MCPServer no longer exists.
+func orphanedSecrets(ctx context.Context, c client.Client, namespace string) ([]string, error) {
 	list := &corev1.SecretList{}
 	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
-		return 0, fmt.Errorf("listing Secrets in %s: %w", namespace, err)
+		return nil, fmt.Errorf("listing Secrets in %s: %w", namespace, err)
 	}
-	n := 0
+	var orphans []string
 	for i := range list.Items {
 		sec := &list.Items[i]
 		ref := metav1.GetControllerOf(sec)
@@ -70,12 +93,9 @@ func CollectGarbage(ctx context.Context, c client.Client, namespace string) (int
 			continue
 		}
 		if err != nil && !apierrors.IsNotFound(err) {
-			return n, fmt.Errorf("reading MCPServer %s/%s: %w", namespace, ref.Name, err)
+			return nil, fmt.Errorf("reading MCPServer %s/%s: %w", namespace, ref.Name, err)
 		}
-		if err := c.Delete(ctx, sec); err != nil && !apierrors.IsNotFound(err) {
-			return n, fmt.Errorf("deleting orphaned Secret %s/%s: %w", namespace, sec.Name, err)
-		}
-		n++
+		orphans = append(orphans, sec.Name)
 	}
-	return n, nil
+	return orphans, nil
 }

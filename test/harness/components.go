@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,8 +20,19 @@ type ManagerOptions struct {
 	ProbeAddr   string // 127.0.0.1:port of /healthz and /readyz
 	// LeaderElect turns on leader election, as in a real deployment.
 	LeaderElect bool
+	// LeaderElectionNamespace is --leader-election-namespace; empty: the
+	// manager's default (the kubeconfig context's namespace).
+	LeaderElectionNamespace string
+	// Webhooks, when set, serves the admission webhooks.
+	Webhooks *WebhookServing
 	// ExtraArgs are appended, e.g. "--zap-log-level=debug".
 	ExtraArgs []string
+}
+
+// WebhookServing is where the manager serves its admission webhooks.
+type WebhookServing struct {
+	Addr    string // 127.0.0.1:port
+	CertDir string // tls.crt and tls.key, see WriteServingCert
 }
 
 // StartManager runs the manager with loopback and plain-http egress allowed
@@ -36,12 +46,15 @@ func StartManager(ctx context.Context, o ManagerOptions) (*Process, error) {
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=" + o.ProbeAddr,
 	}
-	// Webhooks need serving certificates a local run does not have.
-	if SupportsFlag(o.Bin, "enable-webhooks") {
+	if o.Webhooks != nil {
+		args = append(args, "--enable-webhooks=true",
+			"--webhook-bind-address="+o.Webhooks.Addr, "--webhook-cert-dir="+o.Webhooks.CertDir)
+	} else {
+		// Webhooks need serving certificates and a registration.
 		args = append(args, "--enable-webhooks=false")
 	}
-	if SupportsFlag(o.Bin, "leader-election-namespace") && o.LeaderElect {
-		args = append(args, "--leader-election-namespace=default")
+	if o.LeaderElectionNamespace != "" {
+		args = append(args, "--leader-election-namespace="+o.LeaderElectionNamespace)
 	}
 	args = append(args, o.ExtraArgs...)
 	p, err := StartProcess("manager", o.LogDir, o.Bin, args...)
@@ -99,6 +112,22 @@ func StartCallback(ctx context.Context, o CallbackOptions) (*Process, error) {
 	return p, nil
 }
 
+// StartControllerManager runs kube-controller-manager (bin) with only
+// controllers, as kubeconfig's user, bound to loopback: no leader election,
+// no serving port (readiness is for the caller to prove by behaviour, e.g.
+// a garbage-collected canary).
+func StartControllerManager(bin, logDir, kubeconfig string, controllers []string) (*Process, error) {
+	return StartProcess("kube-controller-manager", logDir, bin,
+		"--kubeconfig="+kubeconfig,
+		"--controllers="+strings.Join(controllers, ","),
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--bind-address=127.0.0.1",
+		// Every controller acts as kubeconfig's user.
+		"--use-service-account-credentials=false",
+	)
+}
+
 // FakeServerOptions start the fake OAuth authorization server + MCP server.
 type FakeServerOptions struct {
 	Bin            string
@@ -150,12 +179,6 @@ func WaitHTTP(ctx context.Context, p *Process, url string, timeout time.Duration
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// SupportsFlag reports whether bin's -help lists --name.
-func SupportsFlag(bin, name string) bool {
-	out, _ := exec.Command(bin, "-help").CombinedOutput()
-	return strings.Contains(string(out), "-"+name+" ") || strings.Contains(string(out), "-"+name+"\n")
 }
 
 // ensureKeyFile writes 32 random bytes to path unless it exists.

@@ -71,30 +71,43 @@ func ReadManifests(dir string) ([]*unstructured.Unstructured, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", f, err)
 		}
-		dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := dec.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return nil, fmt.Errorf("decoding %s: %w", f, err)
-			}
-			if len(u.Object) > 0 {
-				objs = append(objs, u)
-			}
+		docs, err := DecodeManifests(data)
+		if err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", f, err)
 		}
+		objs = append(objs, docs...)
 	}
 	return objs, nil
 }
 
-// Apply server-side-applies objs into namespace.
+// DecodeManifests decodes every YAML or JSON document of data.
+func DecodeManifests(data []byte) ([]*unstructured.Unstructured, error) {
+	var objs []*unstructured.Unstructured
+	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return objs, nil
+			}
+			return nil, err
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+}
+
+// Apply server-side-applies objs into namespace, or with namespace "" as
+// they are (cluster-scoped objects, rendered manifests).
 func Apply(ctx context.Context, c client.Client, namespace string, objs []*unstructured.Unstructured) error {
 	for _, o := range objs {
 		o = o.DeepCopy()
-		o.SetNamespace(namespace)
+		if namespace != "" {
+			o.SetNamespace(namespace)
+		}
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("applying %s %s/%s: %w", o.GetKind(), namespace, o.GetName(), err)
+			return fmt.Errorf("applying %s %s/%s: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
 	}
 	return nil
