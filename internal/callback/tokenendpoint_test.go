@@ -247,4 +247,3 @@ var _ = DescribeTable("The token listener's address",
 	Entry("a name", "localhost:8091", false),
 	Entry("no port", "127.0.0.1", false),
 )
-
