@@ -94,6 +94,7 @@ var _ = BeforeSuite(func() {
 		Bin: bins.Callback, LogDir: logDir(), Kubeconfig: kubeconfig,
 		Namespace: namespace, Listen: callbackAddr, PublicURL: callbackURL,
 		UserHeader: userHeader, CookieKeyFile: filepath.Join(workDir, "cookie.key"),
+		TicketKeyFile: ticketKeyFile(), TokenListen: tokenAddr, // tokenendpoint_test.go
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { _ = callback.Stop(10 * time.Second) })
