@@ -46,7 +46,8 @@ func (t *Token) AuthorizationHeader() string { return t.TokenType + " " + t.Acce
 // or an error matching ErrNotConnected, ErrReauthorizationRequired or
 // ErrExpired. It never refreshes: the operator's refresher keeps tokens
 // fresh, and a chat pod redeeming refresh tokens itself would race it.
-// reader needs get on Secrets in namespace (see the README for the RBAC).
+// reader needs get on Secrets in namespace (see the README for the RBAC),
+// which is every Secret there: TokenEndpoint is the stronger option.
 func GetToken(ctx context.Context, reader client.Reader, namespace, server, user string) (*Token, error) {
 	return tokenAt(ctx, reader, namespace, server, user, time.Now())
 }
