@@ -33,6 +33,7 @@ import (
 type options struct {
 	namespace     string
 	listen        string
+	tokenListen   string
 	publicURL     string
 	userHeader    string
 	ticketKeyFile string
@@ -44,22 +45,31 @@ type options struct {
 }
 
 func parseFlags() options {
-	var o options
-	flag.StringVar(&o.namespace, "namespace", "", "The one namespace whose MCPServers this server connects users to (required).")
-	flag.StringVar(&o.listen, "listen", "127.0.0.1:8090", "Address to listen on. Loopback by default: put the authenticating proxy in front.")
-	flag.StringVar(&o.publicURL, "public-url", "",
-		"External base URL, e.g. https://chat.example.com/mcp-auth (required). Must equal the manager's --callback-url so redirect URIs match.")
-	flag.StringVar(&o.userHeader, "user-header", "",
-		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User, which the proxy must set on every route, the callback included. It wins over a ticket; a ticket naming someone else is refused. Only safe when nothing but the authenticating proxy can reach --listen.")
-	flag.StringVar(&o.ticketKeyFile, "ticket-key-file", "",
-		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with. A ticket in a connect link is accepted once (remembered in the ConfigMap "+callback.UsedOnceConfigMap+").")
-	flag.StringVar(&o.cookieKeyFile, "cookie-key-file", "",
-		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
-	flag.StringVar(&o.returnOrigins, "allowed-return-origins", "",
-		"Comma-separated origins (scheme://host[:port]) that connect's return_to may send the user back to.")
-	o.egress.BindFlags(flag.CommandLine)
-	o.zap.BindFlags(flag.CommandLine)
+	o := bindFlags(flag.CommandLine)
 	flag.Parse()
+	return *o
+}
+
+// bindFlags registers the flags on fs (the manifest test parses
+// config/callback's args with them).
+func bindFlags(fs *flag.FlagSet) *options {
+	o := &options{}
+	fs.StringVar(&o.namespace, "namespace", "", "The one namespace whose MCPServers this server connects users to (required).")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "Address to listen on. Loopback by default: put the authenticating proxy in front.")
+	fs.StringVar(&o.tokenListen, "token-listen", "",
+		"Loopback address of the token endpoint, e.g. 127.0.0.1:8091 (off when empty): the chat container gets a user's access token there with a bearer ticket, needing no Kubernetes credentials. Needs --ticket-key-file; never route it through the proxy.")
+	fs.StringVar(&o.publicURL, "public-url", "",
+		"External base URL, e.g. https://chat.example.com/mcp-auth (required). Must equal the manager's --callback-url so redirect URIs match.")
+	fs.StringVar(&o.userHeader, "user-header", "",
+		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User, which the proxy must set on every route, the callback included. It wins over a ticket; a ticket naming someone else is refused. Only safe when nothing but the authenticating proxy can reach --listen.")
+	fs.StringVar(&o.ticketKeyFile, "ticket-key-file", "",
+		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with. A ticket in a connect link is accepted once (remembered in the ConfigMap "+callback.UsedOnceConfigMap+").")
+	fs.StringVar(&o.cookieKeyFile, "cookie-key-file", "",
+		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
+	fs.StringVar(&o.returnOrigins, "allowed-return-origins", "",
+		"Comma-separated origins (scheme://host[:port]) that connect's return_to may send the user back to.")
+	o.egress.BindFlags(fs)
+	o.zap.BindFlags(fs)
 	return o
 }
 
@@ -104,9 +114,25 @@ func splitList(s string) []string {
 	return out
 }
 
-func run(ctx context.Context, o options) error {
+// check refuses flag combinations that cannot work, before anything is read.
+func (o options) check() error {
 	if o.namespace == "" || o.publicURL == "" || o.cookieKeyFile == "" {
 		return errors.New("--namespace, --public-url and --cookie-key-file are required")
+	}
+	if o.tokenListen != "" {
+		if err := callback.CheckLoopback(o.tokenListen); err != nil {
+			return fmt.Errorf("--token-listen: %w", err)
+		}
+		if o.ticketKeyFile == "" {
+			return errors.New("--token-listen needs --ticket-key-file: the token endpoint knows the user only from a ticket")
+		}
+	}
+	return nil
+}
+
+func run(ctx context.Context, o options) error {
+	if err := o.check(); err != nil {
+		return err
 	}
 	cookieKey, err := readKey("cookie-key-file", o.cookieKeyFile)
 	if err != nil {
@@ -140,25 +166,52 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("configuring the callback server: %w", err)
 	}
-	return serve(ctx, callback.NewHTTPServer(o.listen, handler), o)
+	servers := []*http.Server{callback.NewHTTPServer(o.listen, handler)}
+	if o.tokenListen != "" {
+		tokens, err := handler.TokenHandler()
+		if err != nil {
+			return fmt.Errorf("configuring the token endpoint: %w", err)
+		}
+		servers = append(servers, callback.NewTokenHTTPServer(o.tokenListen, tokens))
+	}
+	return serve(ctx, o, servers...)
 }
 
-// serve runs srv until ctx ends, then drains requests for a few seconds.
-func serve(ctx context.Context, srv *http.Server, o options) error {
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", srv.Addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", srv.Addr, err)
+// serve runs the servers until ctx ends or one fails, then drains requests
+// for a few seconds.
+func serve(ctx context.Context, o options, servers ...*http.Server) error {
+	listeners := make([]net.Listener, 0, len(servers))
+	defer func() {
+		for _, ln := range listeners {
+			_ = ln.Close()
+		}
+	}()
+	for _, srv := range servers {
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", srv.Addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", srv.Addr, err)
+		}
+		listeners = append(listeners, ln)
 	}
-	ctrl.Log.Info("Starting callback server", "listen", ln.Addr().String(), "namespace", o.namespace, "publicURL", o.publicURL,
+	log := ctrl.Log.WithValues("namespace", o.namespace)
+	log.Info("Starting callback server", "listen", listeners[0].Addr().String(), "publicURL", o.publicURL,
 		"trustedHeader", o.userHeader != "", "tickets", o.ticketKeyFile != "")
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if len(listeners) > 1 {
+		log.Info("Starting token endpoint", "listen", listeners[1].Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	var err error
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	for _, srv := range servers {
+		err = errors.Join(err, srv.Shutdown(shutdownCtx))
+	}
+	return err
 }

@@ -50,26 +50,35 @@ func (s *Server) connections(q *request) (reply, error) {
 	}
 	user := id.user
 	q.user = user
-	servers := &mcpv1.MCPServerList{}
-	if err := s.opts.Client.List(ctx, servers, client.InNamespace(s.opts.Namespace)); err != nil {
-		return reply{}, &failure{status: http.StatusServiceUnavailable, msg: "the MCP servers could not be listed; try again",
-			log: "Listing MCPServers failed", err: fmt.Errorf("listing MCPServers in %s: %w", s.opts.Namespace, err)}
+	servers, err := s.enabledServers(ctx)
+	if err != nil {
+		return reply{}, err
 	}
 	out := ConnectionList{User: user, Connections: []Connection{}}
-	for i := range servers.Items {
-		srv := &servers.Items[i]
-		if !srv.IsEnabled() {
-			continue
-		}
-		c, err := s.connection(ctx, srv, user)
+	for i := range servers {
+		c, err := s.connection(ctx, &servers[i], user)
 		if err != nil {
-			return reply{}, &failure{status: http.StatusServiceUnavailable, msg: "your connections could not be read; try again",
-				log: "Reading a connection failed", err: err}
+			return reply{}, connectionUnreadable(err)
 		}
 		out.Connections = append(out.Connections, c)
 	}
 	slices.SortFunc(out.Connections, func(a, b Connection) int { return strings.Compare(a.Name, b.Name) })
 	return reply{json: out}, nil
+}
+
+// enabledServers lists the namespace's enabled MCPServers.
+func (s *Server) enabledServers(ctx context.Context) ([]mcpv1.MCPServer, error) {
+	servers := &mcpv1.MCPServerList{}
+	if err := s.opts.Client.List(ctx, servers, client.InNamespace(s.opts.Namespace)); err != nil {
+		return nil, &failure{status: http.StatusServiceUnavailable, msg: "the MCP servers could not be listed; try again",
+			log: "Listing MCPServers failed", err: fmt.Errorf("listing MCPServers in %s: %w", s.opts.Namespace, err)}
+	}
+	return slices.DeleteFunc(servers.Items, func(srv mcpv1.MCPServer) bool { return !srv.IsEnabled() }), nil
+}
+
+func connectionUnreadable(err error) error {
+	return &failure{status: http.StatusServiceUnavailable, msg: "your connections could not be read; try again",
+		log: "Reading a connection failed", err: err}
 }
 
 // connection describes user's connection to srv. Non-OAuth2 servers need no
@@ -83,7 +92,7 @@ func (s *Server) connection(ctx context.Context, srv *mcpv1.MCPServer, user stri
 		c.Connected = true
 		return c, nil
 	}
-	sec, err := s.getTokenSecret(ctx, srv.Namespace, srv.Name, user)
+	sec, err := s.serverToken(ctx, srv, user)
 	if err != nil || sec == nil {
 		return c, err
 	}

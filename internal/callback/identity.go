@@ -20,6 +20,11 @@ const (
 	// tickets stay out of access logs; such a ticket may be used again
 	// until it expires.
 	ticketBearerOnly
+	// ticketBearerNoHeader: the token listener takes a bearer ticket and
+	// never the trusted header. Every container of the pod reaches its
+	// loopback port directly, with no proxy to vouch for a header; only a
+	// ticket, signed with the key the chat backend holds, names the user.
+	ticketBearerNoHeader
 )
 
 // unauthorized is an authentication failure, answered as JSON on every route.
@@ -49,7 +54,13 @@ type identity struct {
 // used again until it expires.
 func (s *Server) identify(ctx context.Context, r *http.Request, src ticketSource, server string) (identity, error) {
 	hdr, byHeader := s.headerUser(r)
+	if src == ticketBearerNoHeader {
+		hdr, byHeader = "", false
+	}
 	raw, inURL, sent := ticketOf(r, src)
+	if (!sent || len(s.opts.TicketKey) == 0) && src == ticketBearerNoHeader {
+		return identity{}, unauthorized(http.StatusUnauthorized, "no ticket: send one minted with mcpauth.MintTicket as Authorization: Bearer")
+	}
 	if !sent || len(s.opts.TicketKey) == 0 {
 		if !byHeader {
 			return identity{}, unauthorized(http.StatusUnauthorized, "no signed-in user: send a connect ticket or come through the authenticating proxy")

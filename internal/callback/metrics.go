@@ -17,12 +17,16 @@ const (
 	resultInvalidClient     = "invalid_client"
 	resultStoreFailed       = "store_failed"
 	resultDisconnected      = "disconnected"
+	resultServed            = "served" // the token endpoint answered an access token
+	// The token endpoint's refusals count under their mcpauth.Code* values.
 )
 
 var (
-	connectsTotal    = newCounter("mcp_operator_callback_connects_total", "Connect requests by result.")
-	callbacksTotal   = newCounter("mcp_operator_callback_callbacks_total", "OAuth callbacks by result.")
-	disconnectsTotal = newCounter("mcp_operator_callback_disconnects_total", "Disconnect requests by result.")
+	connectsTotal      = newCounter("mcp_operator_callback_connects_total", "Connect requests by result.")
+	callbacksTotal     = newCounter("mcp_operator_callback_callbacks_total", "OAuth callbacks by result.")
+	disconnectsTotal   = newCounter("mcp_operator_callback_disconnects_total", "Disconnect requests by result.")
+	tokenRequestsTotal = newCounter("mcp_operator_callback_token_requests_total",
+		"Token endpoint requests by result: served, unauthorized, or the refusal's code (not_connected, refresh_pending, ...).")
 )
 
 func newCounter(name, help string) *prometheus.CounterVec {
@@ -32,5 +36,5 @@ func newCounter(name, help string) *prometheus.CounterVec {
 // Collectors are the callback server's metrics, to register next to
 // oauth.Collectors().
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{connectsTotal, callbacksTotal, disconnectsTotal}
+	return []prometheus.Collector{connectsTotal, callbacksTotal, disconnectsTotal, tokenRequestsTotal}
 }

@@ -16,7 +16,7 @@ import (
 type handler func(q *request) (reply, error)
 
 // request is what a handler gets: the HTTP request, the response headers
-// (for the flow cookie only) and, once the handler knows it, the user, whose
+// (for the flow cookie and Retry-After only) and, once the handler knows it, the user, whose
 // hash serve logs.
 type request struct {
 	*http.Request
@@ -39,6 +39,7 @@ type reply struct {
 type failure struct {
 	status int
 	msg    string // shown to the user: ours, never upstream text or a secret
+	code   string // a machine-readable mcpauth.Code* next to msg in JSON; "" for none
 	detail string // shown under msg on a page: escaped upstream text
 	result string // metric result; "" counts nothing
 	json   bool   // JSON even on a page route: no such route, or no user
@@ -106,7 +107,11 @@ func (s *Server) serve(h handler, counter *prometheus.CounterVec, style errorSty
 			writePage(w, f.status, pageData{Title: "Connection failed", Message: f.msg, Detail: f.detail})
 			return
 		}
-		writeJSON(w, f.status, map[string]string{"error": f.msg})
+		body := map[string]string{"error": f.msg}
+		if f.code != "" {
+			body["code"] = f.code
+		}
+		writeJSON(w, f.status, body)
 	})
 }
 

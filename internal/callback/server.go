@@ -3,7 +3,10 @@
 // of one namespace and keeps the resulting tokens in per-user Secrets.
 //
 // Routes: the pkg/mcpauth patterns (connect, callback, connections,
-// disconnect, client metadata) and /healthz, /readyz, /metrics.
+// disconnect, client metadata) and /healthz, /readyz, /metrics. The token
+// endpoint (TokenHandler: a user's access token and the server list, for
+// the chat container) is a separate handler for a loopback listener of its
+// own.
 // Everything OAuth is done by internal/oauth; this package only wires HTTP,
 // the user's identity, the flow cookie and Secrets together.
 package callback

@@ -31,6 +31,18 @@ func (s *Server) getTokenSecret(ctx context.Context, namespace, server, user str
 	return sec, nil
 }
 
+// serverToken returns user's token Secret for srv when srv controls it
+// (tokensecret.ControlledBy, the refresher's rule for which Secrets it
+// refreshes and counts), or nil: a look-alike someone else wrote under the
+// name is no connection, and its token is never handed out.
+func (s *Server) serverToken(ctx context.Context, srv *mcpv1.MCPServer, user string) (*corev1.Secret, error) {
+	sec, err := s.getTokenSecret(ctx, srv.Namespace, srv.Name, user)
+	if err != nil || sec == nil || !tokensecret.ControlledBy(sec, srv) {
+		return nil, err
+	}
+	return sec, nil
+}
+
 // writeTokenSecret stores a new grant, replacing any earlier one of the
 // user: the codec replaces labels, annotations, data and owner references.
 func (s *Server) writeTokenSecret(ctx context.Context, srv *mcpv1.MCPServer, g tokensecret.Grant) error {

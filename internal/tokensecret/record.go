@@ -120,6 +120,44 @@ func (r Record) UsableUntil() (until time.Time, ok bool) {
 	return r.Expiry, true
 }
 
+// Access is what a chat pod gets from a token Secret now: the answer of
+// Record.AccessAt, shared by pkg/mcpauth.GetToken and the callback server's
+// token endpoint so the two cannot disagree.
+type Access int
+
+const (
+	// AccessOK: the access token is usable now and past the caller's margin.
+	AccessOK Access = iota
+	// AccessRefreshPending: the user is connected (Usable) and there is a
+	// refresh token, but the access token expires within the margin or has
+	// expired: the refresher replaces it (or is failing to); ask again later.
+	AccessRefreshPending
+	// AccessExpired: the access token expired, or is about to, with no
+	// refresh token to replace it, or the refresher marked it Expired.
+	AccessExpired
+	// AccessReauthorizationRequired: the grant is dead, the operator's
+	// client was retired, or there is no access token: the user connects again.
+	AccessReauthorizationRequired
+)
+
+// AccessAt answers Access at now for a caller that needs the access token
+// to live at least margin longer. It asks Usable first, the one rule for
+// "is this user connected".
+func (r Record) AccessAt(now time.Time, margin time.Duration) Access {
+	switch {
+	case !r.Usable(now):
+		if r.State == StateExpired || (r.State == StateActive && r.AccessToken != "") {
+			return AccessExpired
+		}
+		return AccessReauthorizationRequired
+	case r.AccessTokenValidAt(now.Add(margin)):
+		return AccessOK
+	case r.RefreshToken != "":
+		return AccessRefreshPending
+	}
+	return AccessExpired
+}
+
 // AccessTokenValidAt reports whether the access token exists and has not
 // expired at t (no expiry recorded: it does not expire; an unreadable one
 // counts as expired). It ignores the state: callers ask Usable first.

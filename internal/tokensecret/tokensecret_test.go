@@ -233,6 +233,39 @@ func TestUsable(t *testing.T) {
 	}
 }
 
+// TestAccessAt: what GetToken and the token endpoint answer, at the
+// margin's edges, for each way a token stops being served.
+func TestAccessAt(t *testing.T) {
+	exp := t0.Add(time.Hour)
+	const margin = 10 * time.Second
+	type rec = Record
+	cases := []struct {
+		name string
+		rec  Record
+		now  time.Time
+		want Access
+	}{
+		{"fresh", rec{State: StateActive, AccessToken: "at", Expiry: exp}, exp.Add(-margin - time.Second), AccessOK},
+		{"no expiry recorded", rec{State: StateActive, AccessToken: "at"}, exp, AccessOK},
+		{"within the margin, refresh token", rec{State: StateActive, AccessToken: "at", RefreshToken: "rt", Expiry: exp}, exp.Add(-margin), AccessRefreshPending},
+		{"expired, refresh token (refresh failing)", rec{State: StateActive, AccessToken: "at", RefreshToken: "rt", Expiry: exp}, exp.Add(time.Hour), AccessRefreshPending},
+		{"unreadable expiry, refresh token", rec{State: StateActive, AccessToken: "at", RefreshToken: "rt", badExpiry: true}, t0, AccessRefreshPending},
+		{"within the margin, no refresh token", rec{State: StateActive, AccessToken: "at", Expiry: exp}, exp.Add(-margin), AccessExpired},
+		{"expired, no refresh token, not yet marked", rec{State: StateActive, AccessToken: "at", Expiry: exp}, exp, AccessExpired},
+		{"marked Expired", rec{State: StateExpired, AccessToken: "at", Expiry: exp}, t0, AccessExpired},
+		{"dead grant", rec{State: StateReauthorizationRequired, AccessToken: "at", RefreshToken: "rt", Expiry: exp}, t0, AccessReauthorizationRequired},
+		{"client invalid", rec{State: StateClientInvalid, AccessToken: "at", RefreshToken: "rt"}, t0, AccessReauthorizationRequired},
+		{"no access token", rec{State: StateActive, RefreshToken: "rt", Expiry: exp}, t0, AccessReauthorizationRequired},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.rec.AccessAt(tc.now, margin); got != tc.want {
+				t.Errorf("AccessAt(%v) = %v, want %v", tc.now, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestUsableReadsWhatWasWritten(t *testing.T) {
 	// The boundary through the codec: a connect without a refresh token.
 	sec := &corev1.Secret{}

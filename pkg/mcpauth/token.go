@@ -46,7 +46,8 @@ func (t *Token) AuthorizationHeader() string { return t.TokenType + " " + t.Acce
 // or an error matching ErrNotConnected, ErrReauthorizationRequired or
 // ErrExpired. It never refreshes: the operator's refresher keeps tokens
 // fresh, and a chat pod redeeming refresh tokens itself would race it.
-// reader needs get on Secrets in namespace (see the README for the RBAC).
+// reader needs get on Secrets in namespace (see the README for the RBAC),
+// which is every Secret there: TokenEndpoint is the stronger option.
 func GetToken(ctx context.Context, reader client.Reader, namespace, server, user string) (*Token, error) {
 	return tokenAt(ctx, reader, namespace, server, user, time.Now())
 }
@@ -68,21 +69,20 @@ func tokenAt(ctx context.Context, reader client.Reader, namespace, server, user 
 }
 
 // tokenFromSecret reads a token Secret. It answers with the operator's one
-// rule first (tokensecret's Record.Usable, the same answer as the callback
-// server's /connections and status.connectedUsers): a Secret that is not
-// usable is an error saying what the user must do. A usable Secret whose
-// access token expires within ExpiryMargin (its refresh is due or failing)
-// is ErrExpired too, but only for now: the refresher replaces it.
+// rule (tokensecret's Record.AccessAt, which asks Record.Usable first: the
+// same answer as the callback server's /connections, its token endpoint and
+// status.connectedUsers): a Secret that is not usable is an error saying
+// what the user must do. A usable Secret whose access token expires within
+// ExpiryMargin (its refresh is due or failing) is ErrExpired too, but only
+// for now: the refresher replaces it.
 func tokenFromSecret(secret *corev1.Secret, now time.Time) (*Token, error) {
 	rec := tokensecret.Read(secret)
 	where := secret.Namespace + "/" + rec.Server
-	if !rec.Usable(now) {
-		if rec.State == StateExpired || (rec.State == StateActive && rec.AccessToken != "") {
-			return nil, fmt.Errorf("MCP server %s: %w", where, ErrExpired)
-		}
+	switch rec.AccessAt(now, ExpiryMargin) {
+	case tokensecret.AccessOK:
+	case tokensecret.AccessReauthorizationRequired:
 		return nil, fmt.Errorf("MCP server %s: %w", where, ErrReauthorizationRequired)
-	}
-	if !rec.AccessTokenValidAt(now.Add(ExpiryMargin)) {
+	default:
 		return nil, fmt.Errorf("MCP server %s: %w", where, ErrExpired)
 	}
 	tok := &Token{

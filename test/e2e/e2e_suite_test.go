@@ -129,6 +129,7 @@ var _ = BeforeSuite(func() {
 		Bin: bins.Callback, LogDir: logDir(), Kubeconfig: kubeconfigs[callbackIdentity],
 		Namespace: namespace, Listen: callbackAddr, PublicURL: callbackURL,
 		UserHeader: userHeader, CookieKeyFile: filepath.Join(workDir, "cookie.key"),
+		TicketKeyFile: ticketKeyFile(), TokenListen: tokenAddr, // tokenendpoint_test.go
 	})
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { _ = callback.Stop(10 * time.Second) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,30 @@ func ChatPodCall(ctx context.Context, reader client.Reader, namespace, server, u
 		return nil, err
 	}
 	return CallTool(ctx, s.Spec.URL, headers, tool, args)
+}
+
+// ChatPodCallThroughEndpoint does what a chat backend with no Kubernetes
+// credentials does for user: find server on the callback sidecar's token
+// listener (GET /servers), get the user's access token there (GET /token),
+// and call tool with it. Only OAuth2 servers: static credentials come from
+// Secrets the pod mounts, which this harness has none of.
+func ChatPodCallThroughEndpoint(ctx context.Context, ep mcpauth.TokenEndpoint, namespace, server, user, tool string, args map[string]any) (*ToolCall, error) {
+	servers, err := ep.Servers(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("listing MCP servers: %w", err)
+	}
+	i := slices.IndexFunc(servers, func(s mcpauth.ServerInfo) bool { return s.Namespace == namespace && s.Name == server })
+	if i < 0 {
+		return nil, fmt.Errorf("MCP server %s/%s: %w", namespace, server, mcpauth.ErrUnknownServer)
+	}
+	tok, err := ep.Token(ctx, namespace, server, user)
+	if err != nil {
+		return nil, err
+	}
+	if tok.Resource != "" && tok.Resource != servers[i].URL {
+		return nil, fmt.Errorf("the token for %s/%s is for %s, not the server's URL %s", namespace, server, tok.Resource, servers[i].URL)
+	}
+	return CallTool(ctx, servers[i].URL, http.Header{"Authorization": {tok.AuthorizationHeader()}}, tool, args)
 }
 
 // credentials are the request headers for s on behalf of user.

@@ -81,7 +81,13 @@ type CallbackOptions struct {
 	UserHeader string
 	// CookieKeyFile is created with 32 random bytes when missing.
 	CookieKeyFile string
-	ExtraArgs     []string
+	// TicketKeyFile, when set, enables ticket mode; it is created with 32
+	// random bytes when missing (read it to mint tickets).
+	TicketKeyFile string
+	// TokenListen, when set, serves the token endpoint there
+	// (--token-listen, 127.0.0.1:port); it needs TicketKeyFile.
+	TokenListen string
+	ExtraArgs   []string
 }
 
 // StartCallback runs the callback server and waits for /readyz.
@@ -99,6 +105,15 @@ func StartCallback(ctx context.Context, o CallbackOptions) (*Process, error) {
 	}
 	if o.UserHeader != "" {
 		args = append(args, "--user-header="+o.UserHeader)
+	}
+	if o.TicketKeyFile != "" {
+		if err := ensureKeyFile(o.TicketKeyFile); err != nil {
+			return nil, err
+		}
+		args = append(args, "--ticket-key-file="+o.TicketKeyFile)
+	}
+	if o.TokenListen != "" {
+		args = append(args, "--token-listen="+o.TokenListen)
 	}
 	args = append(args, o.ExtraArgs...)
 	p, err := StartProcess("callback", o.LogDir, o.Bin, args...)
