@@ -73,7 +73,7 @@ const (
 	// (its value: the issue time recorded with that refresh token, RFC
 	// 3339). Cleared when a refresh rotates the refresh token.
 	// Providers such as Google issue a refresh token only at first consent.
-	AnnotationRefreshTokenKept = "mcpoperator.io/refresh-token-kept"
+	AnnotationRefreshTokenKept = "mcpoperator.io/refresh-token-kept" //nolint:gosec // G101: an annotation name, not a credential
 )
 
 // State of a per-user token, as recorded in AnnotationState.

@@ -126,16 +126,16 @@ func (r Record) UsableUntil() (until time.Time, ok bool) {
 type Access int
 
 const (
-	// AccessOK: the access token is usable now and past the caller's margin.
+	// AccessOK means the access token is usable now and past the caller's margin.
 	AccessOK Access = iota
-	// AccessRefreshPending: the user is connected (Usable) and there is a
+	// AccessRefreshPending means the user is connected (Usable) and there is a
 	// refresh token, but the access token expires within the margin or has
 	// expired: the refresher replaces it (or is failing to); ask again later.
 	AccessRefreshPending
-	// AccessExpired: the access token expired, or is about to, with no
+	// AccessExpired means the access token expired, or is about to, with no
 	// refresh token to replace it, or the refresher marked it Expired.
 	AccessExpired
-	// AccessReauthorizationRequired: the grant is dead, the operator's
+	// AccessReauthorizationRequired means the grant is dead, the operator's
 	// client was retired, or there is no access token: the user connects again.
 	AccessReauthorizationRequired
 )

@@ -18,7 +18,7 @@ import (
 // only. Never route it through the chat app's proxy.
 const (
 	// TokenPattern answers the ticket's user's access token for one server.
-	TokenPattern = "/token/{namespace}/{name}"
+	TokenPattern = "/token/{namespace}/{name}" //nolint:gosec // G101: a route pattern, not a credential
 	// ServersPath lists the enabled MCPServers and the ticket's user's
 	// connection to each: what a chat pod with no Kubernetes credentials
 	// needs instead of listing MCPServer objects.
@@ -74,7 +74,7 @@ const (
 	CodeRefreshPending          = "refresh_pending"          // 503 with Retry-After: the refresher replaces it
 )
 
-// ErrUnknownServer: the MCPServer does not exist or is disabled. Only
+// ErrUnknownServer means the MCPServer does not exist or is disabled. Only
 // TokenEndpoint answers it; GetToken reads no MCPServer.
 var ErrUnknownServer = errors.New("there is no such enabled MCP server")
 

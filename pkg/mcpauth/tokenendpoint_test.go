@@ -106,7 +106,7 @@ func TestTokenEndpointRefusals(t *testing.T) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
 			for _, other := range []error{ErrNotConnected, ErrUnknownServer, ErrReauthorizationRequired, ErrExpired} {
-				if other != tc.want && errors.Is(err, other) {
+				if !errors.Is(other, tc.want) && errors.Is(err, other) {
 					t.Errorf("err = %v also matches %v", err, other)
 				}
 			}
