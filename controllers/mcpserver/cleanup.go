@@ -105,14 +105,20 @@ func (r *Reconciler) deletePendingRegistration(ctx context.Context, server *mcpv
 	}
 }
 
-// retireClient ends an OAuth client's life for this server: its
-// registration is deleted (RFC 7592, when we hold its management
-// credentials; a failure is reported but does not block), then the users'
-// token Secrets are removed, except those issued to the successor client
-// (keepClientID; "" keeps none). The client Secret is the caller's: it
+// retireClient ends an OAuth client's life for this server: the users'
+// tokens are revoked and their Secrets removed, except those issued to the
+// successor client (keepClientID; "" keeps none), then its registration is
+// deleted (RFC 7592, when we hold its management credentials; a failure is
+// reported but does not block). The client Secret is the caller's: it
 // holds the successor, or is deleted after this. A Normal event says what
 // happened.
 func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID, why string) error {
+	// Users' tokens first: their revocation (RFC 7009) authenticates as cl,
+	// which the authorization server refuses once cl is deleted.
+	n, err := r.deleteTokenSecrets(ctx, server, cl, keepClientID)
+	if err != nil {
+		return err
+	}
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
 		if err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl); err != nil {
@@ -122,10 +128,6 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 		} else {
 			done = "deleted its registration and removed"
 		}
-	}
-	n, err := r.deleteTokenSecrets(ctx, server, cl, keepClientID)
-	if err != nil {
-		return err
 	}
 	what := "the previous OAuth configuration"
 	if cl != nil {
@@ -193,9 +195,9 @@ func revocationConfig(server *mcpv1.MCPServer, cl *oauth.Client) *oauth.FlowConf
 }
 
 // cleanUpOnDelete ends the server's OAuth life before its finalizer is
-// released, in every deletion mode: the registration is deleted (RFC 7592),
-// users' tokens are revoked (RFC 7009) and their Secrets deleted, and the
-// client Secret, which its own finalizer kept readable even when garbage
+// released, in every deletion mode: users' tokens are revoked (RFC 7009)
+// and their Secrets deleted, then the registration is deleted (RFC 7592),
+// and the client Secret, which its own finalizer kept readable even when garbage
 // collection (foreground, namespace deletion) or orphaning got to it
 // first, is deleted last.
 func (r *Reconciler) cleanUpOnDelete(ctx context.Context, server *mcpv1.MCPServer) error {
@@ -207,18 +209,19 @@ func (r *Reconciler) cleanUpOnDelete(ctx context.Context, server *mcpv1.MCPServe
 	if secret != nil && ownClientSecret(secret, server) {
 		c := serverconfig.ClientFromSecret(secret)
 		cl = &c
-		if err := r.deleteRegistrationOnDelete(ctx, server, cl); err != nil {
-			return err
-		}
-		r.deletePendingRegistration(ctx, server, secret)
 	}
+	// Users' tokens first: revoking them needs the client to still exist.
 	if _, err := r.deleteTokenSecrets(ctx, server, cl, ""); err != nil {
 		return err
 	}
-	if cl != nil {
-		return r.deleteClientSecret(ctx, secret)
+	if cl == nil {
+		return nil
 	}
-	return nil
+	if err := r.deleteRegistrationOnDelete(ctx, server, cl); err != nil {
+		return err
+	}
+	r.deletePendingRegistration(ctx, server, secret)
+	return r.deleteClientSecret(ctx, secret)
 }
 
 // deleteClientSecret releases the client Secret's finalizer and deletes it.
