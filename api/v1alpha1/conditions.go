@@ -8,6 +8,15 @@ const (
 	ConditionAuthConfigured = "AuthConfigured"
 	// ConditionReachable says whether the server answered a probe.
 	ConditionReachable = "Reachable"
+	// ConditionReconciling is present (True) while the operator is still
+	// working toward Ready: the server is not Ready and it retries by
+	// itself. Abnormal-true, as kstatus (Flux, Argo CD, kubectl wait)
+	// reads it; absent otherwise.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is present (True) when the operator cannot make
+	// progress without a person (a missing Secret, a refused client...):
+	// the reason and message say what to fix. Absent otherwise.
+	ConditionStalled = "Stalled"
 )
 
 // Reasons for ConditionAuthConfigured.

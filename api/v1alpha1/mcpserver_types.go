@@ -318,6 +318,13 @@ type MCPServerStatus struct {
 	// connectedUsers counts users holding a usable token for this server.
 	// +optional
 	ConnectedUsers int32 `json:"connectedUsers,omitempty"`
+
+	// lastHandledReconcileAt is the value of the
+	// mcpoperator.io/reconcile-requested-at annotation the last completed
+	// reconcile handled.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 }
 
 // OAuth2Status records the authorization server and client in use.

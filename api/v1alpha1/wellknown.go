@@ -31,6 +31,10 @@ const (
 	// the callback server or the refresher sets it to the client ID that the
 	// authorization server answered invalid_client for.
 	AnnotationClientInvalid = "mcpoperator.io/client-invalid"
+	// AnnotationReconcileRequestedAt on an MCPServer asks for a reconcile
+	// now, with a fresh discovery and probe: set it to any new value (e.g.
+	// the time). The value handled last is status.lastHandledReconcileAt.
+	AnnotationReconcileRequestedAt = "mcpoperator.io/reconcile-requested-at"
 )
 
 // Types of the Secrets mcp-operator owns.

@@ -70,6 +70,7 @@ func (r *Reconciler) authFailed(s *serverScope, err error) (ctrl.Result, error) 
 		s.learned.auth = f
 	}
 	if verdict.Kind == stalled.Stalled {
+		s.learned.stalled = f
 		return ctrl.Result{RequeueAfter: jitter(r.resyncInterval())}, nil
 	}
 	return ctrl.Result{}, fmt.Errorf("resolving the credentials of MCPServer %s/%s: %w", s.server.Namespace, s.server.Name, err)

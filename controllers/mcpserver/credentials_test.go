@@ -344,6 +344,23 @@ var _ = Describe("Credential resolution", func() {
 		Expect(writes.Load()).To(BeZero())
 	})
 
+	It("reports Stalled while a referenced Secret is missing, and neither Stalled nor Reconciling once Ready", func() {
+		mcp := mcptest.NewServer("X-API-Key", "k")
+		DeferCleanup(mcp.Close)
+		ns := newNamespace()
+		s := fixture.MCPServer(ns, "waiting", mcp.URL, fixture.WithAPIKey("X-API-Key", "later", "key"))
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		key := client.ObjectKeyFromObject(s)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionStalled, metav1.ConditionTrue, mcpv1.ReasonSecretNotFound))
+		Expect(condition(get(key)(Default), mcpv1.ConditionReconciling)).To(BeNil())
+
+		Expect(k8sClient.Create(ctx, fixture.CredentialSecret(ns, "later", map[string]string{"key": "k"}))).To(Succeed())
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady))
+		got := get(key)(Default)
+		Expect(condition(got, mcpv1.ConditionStalled)).To(BeNil())
+		Expect(condition(got, mcpv1.ConditionReconciling)).To(BeNil())
+	})
+
 	It("reads no Secret from the API server to reconcile a server that never was OAuth2", func() {
 		mcp := mcptest.NewServer("", "")
 		DeferCleanup(mcp.Close)

@@ -63,8 +63,12 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 	if st := server.Status.OAuth2; st != nil && st.Issuer != "" {
 		hosts = append(hosts, st.Issuer)
 	}
+	requested := reconcileRequested(server)
+	if requested && len(hosts) > 1 {
+		r.discoverer.Forget(hosts[1]) // asked for now: no metadata from the cache
+	}
 	for _, h := range hosts {
-		if wait := r.hosts.wait(h, run.now); wait > 0 {
+		if wait := r.hosts.wait(h, run.now); wait > 0 && !requested {
 			return &oauth.Error{Reason: oauth.ReasonDiscoveryFailed, URL: redact.URL(h), Transient: true,
 				Message: fmt.Sprintf("%s failed recently; the operator tries it again in %s", redact.URL(h), wait.Round(time.Second))}
 		}
@@ -133,7 +137,7 @@ func settled(run *oauth2Run) bool {
 // discoveryDue: anything not settled is discovered now; a settled server
 // when its last discovery is older than the (jittered) interval.
 func (r *Reconciler) discoveryDue(run *oauth2Run) bool {
-	return !settled(run) || r.untilRediscovery(run) == 0
+	return !settled(run) || r.untilRediscovery(run) == 0 || reconcileRequested(run.server)
 }
 
 // untilRediscovery is the time left until the next periodic discovery, 0

@@ -351,6 +351,24 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(fake.Counters().Register).To(Equal(2), "only the test's registration besides the first")
 	})
 
+	It("discovers again at once when asked through the reconcile-requested-at annotation", func() {
+		fake := newFake(fakeauth.Options{})
+		server := createOAuth2Server(ns, "nudged", fake.MCPURL())
+		waitReady(server)
+		Expect(meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionReconciling)).To(BeNil())
+		Expect(meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionStalled)).To(BeNil())
+		fetches := fake.Counters().ASMetadata
+
+		patch := client.MergeFrom(server.DeepCopy())
+		server.SetAnnotations(map[string]string{mcpv1.AnnotationReconcileRequestedAt: "now-1"})
+		Expect(k8sClient.Patch(ctx, server, patch)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(server), server)).To(Succeed())
+			g.Expect(server.Status.LastHandledReconcileAt).To(Equal("now-1"))
+		}).Should(Succeed())
+		Expect(fake.Counters().ASMetadata).To(BeNumerically(">", fetches), "the authorization server's metadata was fetched again, not taken from the cache")
+	})
+
 	It("notices at discovery that the authorization server forgot the registration, and registers again", func() {
 		fake := newFake(fakeauth.Options{})
 		server := createOAuth2Server(ns, "forgotten", fake.MCPURL())

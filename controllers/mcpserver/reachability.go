@@ -41,7 +41,7 @@ func (r *Reconciler) reconcileReachability(ctx context.Context, s *serverScope) 
 		return ctrl.Result{}, nil
 	}
 
-	if wait := r.hosts.wait(server.Spec.URL, r.now()); wait > 0 {
+	if wait := r.hosts.wait(server.Spec.URL, r.now()); wait > 0 && !reconcileRequested(server) {
 		s.learned.reachable = falsef(mcpv1.ReasonUnreachable, "%s failed recently; the operator tries it again in %s",
 			redact.URL(server.Spec.URL), wait.Round(time.Second))
 		return ctrl.Result{RequeueAfter: wait}, nil

@@ -27,6 +27,8 @@ type finding struct {
 type learned struct {
 	auth      *finding // AuthConfigured
 	reachable *finding // Reachable
+	// stalled is the failure that needs a person, when a step hit one.
+	stalled *finding
 }
 
 func truef(reason, format string, args ...any) *finding {
@@ -63,9 +65,40 @@ func applyStatus(server *mcpv1.MCPServer, l learned, succeeded bool) {
 	}
 	status, reason, message := readiness(server)
 	setCondition(server, mcpv1.ConditionReady, status, reason, message)
+	applyProgress(server, status, reason, message, l.stalled)
 	if succeeded {
 		server.Status.ObservedGeneration = server.Generation
+		if requested, ok := server.Annotations[mcpv1.AnnotationReconcileRequestedAt]; ok {
+			server.Status.LastHandledReconcileAt = requested
+		}
 	}
+}
+
+// applyProgress sets the kstatus conditions from Ready, so GitOps health
+// checks and kubectl wait agree with what a person reads: Stalled when a
+// step needs a person, else Reconciling while the server is not Ready and
+// the operator retries by itself; neither when it is Ready or disabled
+// (the desired state).
+func applyProgress(server *mcpv1.MCPServer, ready metav1.ConditionStatus, reason, message string, stalledBy *finding) {
+	conds := &server.Status.Conditions
+	switch {
+	case stalledBy != nil:
+		setCondition(server, mcpv1.ConditionStalled, metav1.ConditionTrue, stalledBy.reason, stalledBy.message)
+		meta.RemoveStatusCondition(conds, mcpv1.ConditionReconciling)
+	case ready == metav1.ConditionTrue || reason == mcpv1.ReasonDisabled:
+		meta.RemoveStatusCondition(conds, mcpv1.ConditionStalled)
+		meta.RemoveStatusCondition(conds, mcpv1.ConditionReconciling)
+	default:
+		meta.RemoveStatusCondition(conds, mcpv1.ConditionStalled)
+		setCondition(server, mcpv1.ConditionReconciling, metav1.ConditionTrue, reason, "Not Ready yet; the operator keeps trying: "+message)
+	}
+}
+
+// reconcileRequested reports whether the reconcile-requested-at annotation
+// holds a value no reconcile has handled yet.
+func reconcileRequested(server *mcpv1.MCPServer) bool {
+	v, ok := server.Annotations[mcpv1.AnnotationReconcileRequestedAt]
+	return ok && v != server.Status.LastHandledReconcileAt
 }
 
 // setCondition records a condition for the server's current generation.

@@ -95,3 +95,62 @@ func TestFilterTools(t *testing.T) {
 		})
 	}
 }
+
+// Reconciling and Stalled follow Ready, abnormal-true, so kstatus readers
+// (Flux, Argo CD, kubectl wait) agree with Ready.
+func TestApplyStatusSetsTheKstatusConditions(t *testing.T) {
+	ready := &finding{status: metav1.ConditionTrue, reason: mcpv1.ReasonConnected, message: "ok"}
+	cases := []struct {
+		name            string
+		disabled        bool
+		l               learned
+		wantReconciling bool
+		wantStalled     string // reason; "" = absent
+	}{
+		{"ready: neither", false, learned{auth: truef(mcpv1.ReasonNotRequired, "none"), reachable: ready}, false, ""},
+		{"disabled is the desired state: neither", true, learned{auth: truef(mcpv1.ReasonNotRequired, "none"), reachable: ready}, false, ""},
+		{"unreachable, retried: Reconciling", false,
+			learned{auth: truef(mcpv1.ReasonNotRequired, "none"), reachable: falsef(mcpv1.ReasonUnreachable, "down")}, true, ""},
+		{"needs a person: Stalled", false,
+			learned{auth: falsef(mcpv1.ReasonSecretNotFound, "create it"), stalled: falsef(mcpv1.ReasonSecretNotFound, "create it")}, false, mcpv1.ReasonSecretNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			server := &mcpv1.MCPServer{ObjectMeta: metav1.ObjectMeta{Generation: 1}}
+			if tc.disabled {
+				server.Spec.Enabled = ptr.To(false)
+			}
+			// What an earlier reconcile left must not linger.
+			setCondition(server, mcpv1.ConditionStalled, metav1.ConditionTrue, "Old", "old")
+			setCondition(server, mcpv1.ConditionReconciling, metav1.ConditionTrue, "Old", "old")
+			applyStatus(server, tc.l, true)
+			rec := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionReconciling)
+			if (rec != nil) != tc.wantReconciling || (rec != nil && rec.Status != metav1.ConditionTrue) {
+				t.Errorf("Reconciling = %+v, want present: %v", rec, tc.wantReconciling)
+			}
+			st := meta.FindStatusCondition(server.Status.Conditions, mcpv1.ConditionStalled)
+			switch {
+			case tc.wantStalled == "" && st != nil:
+				t.Errorf("Stalled = %+v, want absent", st)
+			case tc.wantStalled != "" && (st == nil || st.Status != metav1.ConditionTrue || st.Reason != tc.wantStalled):
+				t.Errorf("Stalled = %+v, want True/%s", st, tc.wantStalled)
+			}
+		})
+	}
+}
+
+func TestApplyStatusRecordsTheHandledReconcileRequest(t *testing.T) {
+	server := &mcpv1.MCPServer{ObjectMeta: metav1.ObjectMeta{Generation: 1,
+		Annotations: map[string]string{mcpv1.AnnotationReconcileRequestedAt: "2026-12-03T21:00:00Z"}}}
+	if !reconcileRequested(server) {
+		t.Fatal("a new request is not seen")
+	}
+	applyStatus(server, learned{}, false)
+	if !reconcileRequested(server) {
+		t.Fatal("a failed reconcile handled the request")
+	}
+	applyStatus(server, learned{}, true)
+	if reconcileRequested(server) || server.Status.LastHandledReconcileAt != "2026-12-03T21:00:00Z" {
+		t.Fatalf("after a reconcile: lastHandledReconcileAt = %q", server.Status.LastHandledReconcileAt)
+	}
+}

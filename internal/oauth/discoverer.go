@@ -41,6 +41,13 @@ type cachedAuthServer struct {
 	fetched time.Time
 }
 
+// Forget drops issuer's cached metadata, so the next discovery fetches it.
+func (d *Discoverer) Forget(issuer string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.metadata, issuer)
+}
+
 // authServer is DiscoverAuthServer through the cache.
 func (d *Discoverer) authServer(ctx context.Context, c *http.Client, issuer string) (*AuthServerMetadata, error) {
 	if d == nil {
