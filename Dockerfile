@@ -11,10 +11,17 @@ COPY controllers/ controllers/
 COPY internal/ internal/
 COPY pkg/ pkg/
 COPY webhooks/ webhooks/
-RUN CGO_ENABLED=0 go build -trimpath -o /out/manager ./cmd/manager && \
-    CGO_ENABLED=0 go build -trimpath -o /out/callback ./cmd/callback
+ARG VERSION=devel
+RUN ldflags="-X github.com/mcp-operator/mcp-operator/internal/version.Version=${VERSION}" && \
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o /out/manager ./cmd/manager && \
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o /out/callback ./cmd/callback
 
 FROM gcr.io/distroless/static:nonroot
+ARG VERSION=devel
+LABEL org.opencontainers.image.title="mcp-operator" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.description="Kubernetes operator for remote MCP servers: the manager (/manager) and the callback server (/callback)"
 COPY --from=build /out/manager /out/callback /
 USER 65532:65532
 ENTRYPOINT ["/manager"]

@@ -92,10 +92,15 @@ fuzz: ## Run each Go fuzz target for FUZZ_TIME (default 3s), one after another (
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) "$$pkg" </dev/null || exit 1; \
 	done <<< "$$targets"
 
+# The version stamped into the binaries (--version, mcp_operator_build_info,
+# the MCP client info) and the image: the git tag, else the commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+VERSION_LDFLAGS = -X github.com/mcp-operator/mcp-operator/internal/version.Version=$(VERSION)
+
 .PHONY: build
-build: ## Build the manager and callback binaries into bin/.
-	go build -o $(LOCALBIN)/manager ./cmd/manager
-	go build -o $(LOCALBIN)/callback ./cmd/callback
+build: ## Build the manager and callback binaries into bin/, stamped with VERSION.
+	go build -ldflags "$(VERSION_LDFLAGS)" -o $(LOCALBIN)/manager ./cmd/manager
+	go build -ldflags "$(VERSION_LDFLAGS)" -o $(LOCALBIN)/callback ./cmd/callback
 
 ##@ Deployment
 
@@ -103,7 +108,7 @@ IMG ?= mcp-operator:latest
 
 .PHONY: docker-build
 docker-build: ## Build the image holding /manager and /callback (needs a Docker engine; none runs on the dev VMs).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
 
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.

@@ -27,6 +27,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/callback"
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/version"
 )
 
 // options are the callback server's command-line flags.
@@ -70,6 +71,7 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Comma-separated origins (scheme://host[:port]) that connect's return_to may send the user back to.")
 	o.egress.BindFlags(fs)
 	o.zap.BindFlags(fs)
+	version.BindFlag(fs, "callback")
 	return o
 }
 
@@ -150,6 +152,7 @@ func run(ctx context.Context, o options) error {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registry.MustRegister(oauth.Collectors()...)
 	registry.MustRegister(callback.Collectors()...)
+	registry.MustRegister(version.Collector())
 
 	handler, err := callback.New(callback.Options{
 		Namespace:            o.namespace,
@@ -194,7 +197,7 @@ func serve(ctx context.Context, o options, servers ...*http.Server) error {
 		listeners = append(listeners, ln)
 	}
 	log := ctrl.Log.WithValues("namespace", o.namespace)
-	log.Info("Starting callback server", "listen", listeners[0].Addr().String(), "publicURL", o.publicURL,
+	log.Info("Starting callback server", "version", version.Get(), "listen", listeners[0].Addr().String(), "publicURL", o.publicURL,
 		"trustedHeader", o.userHeader != "", "tickets", o.ticketKeyFile != "")
 	if len(listeners) > 1 {
 		log.Info("Starting token endpoint", "listen", listeners[1].Addr().String())

@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -28,6 +29,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
+	"github.com/mcp-operator/mcp-operator/internal/version"
 	"github.com/mcp-operator/mcp-operator/webhooks"
 )
 
@@ -131,6 +133,7 @@ func parseFlags() options {
 	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs",
 		"Directory holding the webhook server's tls.crt and tls.key (written by cert-manager in the cluster).")
 	o.zap.BindFlags(flag.CommandLine)
+	version.BindFlag(flag.CommandLine, "manager")
 	flag.Parse()
 	return o
 }
@@ -152,6 +155,7 @@ func newScheme() *runtime.Scheme {
 }
 
 func run(ctx context.Context, o options) error {
+	ctrlmetrics.Registry.MustRegister(version.Collector())
 	// internal/oauth registers its collectors on metrics.Registry at init;
 	// registering them again here panicked at start.
 
@@ -226,6 +230,6 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("adding readiness check: %w", err)
 	}
 
-	ctrl.Log.Info("Starting manager", "leaderElection", o.leaderElect, "callbackURL", o.callbackURL, "watchNamespaces", watchNamespaces)
+	ctrl.Log.Info("Starting manager", "version", version.Get(), "leaderElection", o.leaderElect, "callbackURL", o.callbackURL, "watchNamespaces", watchNamespaces)
 	return mgr.Start(ctx)
 }

@@ -17,6 +17,7 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
+	"github.com/mcp-operator/mcp-operator/internal/version"
 )
 
 // probeTimeout bounds one reachability probe.
@@ -76,7 +77,7 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	if server.Spec.Transport == mcpv1.TransportSSE {
 		transport = &mcp.SSEClientTransport{Endpoint: server.Spec.URL, HTTPClient: &hc}
 	}
-	client := mcp.NewClient(&mcp.Implementation{Name: oauth.ClientName, Version: oauth.ClientVersion}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: oauth.ClientName, Version: version.Get()}, nil)
 	session, err := client.Connect(ctx, transport, nil)
 	if err != nil {
 		return unreachable(server.Spec.URL, err), err

@@ -8,25 +8,23 @@ import (
 	"net/http"
 
 	"github.com/mcp-operator/mcp-operator/internal/redact"
+	"github.com/mcp-operator/mcp-operator/internal/version"
 )
 
 // ProtocolVersion is the MCP protocol version the operator speaks: sent as
 // MCP-Protocol-Version on discovery requests and in the probe's initialize.
 const ProtocolVersion = "2025-11-25"
 
-// ClientName and ClientVersion are the MCP client implementation info the
-// operator sends in initialize.
-const (
-	ClientName    = "mcp-operator"
-	ClientVersion = "v1alpha1"
-)
+// ClientName is the MCP client implementation name the operator sends in
+// initialize; its version is version.Get().
+const ClientName = "mcp-operator"
 
 // initializeBody is an unauthenticated MCP initialize request, which is what
 // an MCP client sends first and what protected servers answer 401 to.
 var initializeBody = rpcRequest(1, "initialize", map[string]any{
 	"protocolVersion": ProtocolVersion,
 	"capabilities":    map[string]any{},
-	"clientInfo":      map[string]string{"name": ClientName, "version": ClientVersion},
+	"clientInfo":      map[string]string{"name": ClientName, "version": version.Get()},
 })
 
 // toolsListBody is discovery's second probe: an operation every MCP server
