@@ -86,8 +86,19 @@ func (v *MCPServerValidator) validate(ctx context.Context, s *mcpv1.MCPServer) (
 	errs := ValidateSpec(&s.Spec, field.NewPath("spec"))
 	warnings, secretErrs := v.checkSecrets(ctx, s)
 	errs = append(errs, secretErrs...)
+	warnings = append(warnings, deprecationWarnings(&s.Spec)...)
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(mcpv1.GroupVersion.WithKind("MCPServer").GroupKind(), s.Name, errs)
 	}
 	return warnings, nil
+}
+
+// deprecationWarnings names the deprecated fields spec sets and what
+// replaces them. The fields keep working: v1alpha1 deprecates without a
+// conversion.
+func deprecationWarnings(spec *mcpv1.MCPServerSpec) admission.Warnings {
+	if o := spec.Auth.OAuth2; o != nil && o.OmitResourceOnRefresh {
+		return admission.Warnings{"spec.auth.oauth2.omitResourceOnRefresh is deprecated: set spec.auth.oauth2.resourceIndicator.send: ExceptRefresh instead (what it means now), or Never for providers that reject the resource parameter on authorization too"}
+	}
+	return nil
 }

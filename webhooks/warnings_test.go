@@ -75,6 +75,24 @@ var _ = Describe("Admission warnings", func() {
 		})
 	})
 
+	Describe("for deprecated fields", func() {
+		It("warns that omitResourceOnRefresh is deprecated, naming its replacement", func() {
+			s := validServer(newNamespace(nil))
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: true}}
+			Expect(k8sClient.Create(ctx, s)).To(Succeed())
+			Expect(warnings.take()).To(ConsistOf(And(ContainSubstring("spec.auth.oauth2.omitResourceOnRefresh is deprecated"),
+				ContainSubstring("resourceIndicator.send: ExceptRefresh"))))
+		})
+
+		It("stays quiet for resourceIndicator", func() {
+			s := validServer(newNamespace(nil))
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorExceptRefresh}}}
+			Expect(k8sClient.Create(ctx, s)).To(Succeed())
+			Expect(warnings.take()).To(BeEmpty())
+		})
+	})
+
 	Describe("for updates that re-register an OAuth client", func() {
 		// oauthServer creates an auto-registering OAuth2 server.
 		oauthServer := func() *mcpv1.MCPServer {

@@ -186,6 +186,7 @@ type Auth struct {
 // them (the operator discovers and registers).
 // +kubebuilder:validation:XValidation:rule="(has(self.clientID) && size(self.clientID) > 0) == (has(self.authorizationURL) && size(self.authorizationURL) > 0) && (has(self.authorizationURL) && size(self.authorizationURL) > 0) == (has(self.tokenURL) && size(self.tokenURL) > 0)",message="auth.oauth2: set all of clientID, authorizationURL and tokenURL to use a pre-registered client, or none of them to let the operator discover and register one"
 // +kubebuilder:validation:XValidation:rule="!has(self.clientSecretRef) || (has(self.clientID) && size(self.clientID) > 0)",message="auth.oauth2.clientSecretRef is only used with a pre-registered client: set clientID, authorizationURL and tokenURL too, or remove clientSecretRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.omitResourceOnRefresh) || !self.omitResourceOnRefresh || !has(self.resourceIndicator) || !has(self.resourceIndicator.send) || self.resourceIndicator.send == 'ExceptRefresh'",message="auth.oauth2: the deprecated omitResourceOnRefresh: true means resourceIndicator.send: ExceptRefresh; remove omitResourceOnRefresh or make send ExceptRefresh"
 type OAuth2Auth struct {
 	// clientID of a pre-registered OAuth client. Empty: register automatically.
 	// +optional
@@ -219,11 +220,104 @@ type OAuth2Auth struct {
 	// +kubebuilder:validation:items:MaxLength=256
 	Scopes []string `json:"scopes,omitempty"`
 
-	// omitResourceOnRefresh stops sending the RFC 8707 resource parameter on
-	// refresh requests, for providers that reject it there (e.g. Entra ID).
-	// It is still sent on authorization and code exchange.
+	// omitResourceOnRefresh is deprecated: use resourceIndicator.send:
+	// ExceptRefresh, which it means when resourceIndicator.send is unset.
+	// Setting both requires send to be ExceptRefresh.
 	// +optional
 	OmitResourceOnRefresh bool `json:"omitResourceOnRefresh,omitempty"`
+
+	// resourceIndicator says when the RFC 8707 resource parameter is sent and
+	// which value. Unset: the resource of the server's protected resource
+	// metadata, on authorization, code exchange and refresh.
+	// +optional
+	ResourceIndicator *ResourceIndicator `json:"resourceIndicator,omitempty"`
+
+	// additionalAuthorizationParameters are added to the authorization
+	// request (never to token requests), e.g. access_type: offline and
+	// prompt: consent for Google, or audience for Auth0 and Atlassian. Keys
+	// are RFC 6749 parameter names; the parameters the operator sets itself
+	// (client_id, client_secret, redirect_uri, state, code_challenge,
+	// code_challenge_method, response_type, response_mode, scope, resource,
+	// request, request_uri) are refused, in any letter case. Values are not
+	// secret: they travel in the user's browser.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[-._A-Za-z0-9]{1,64}$'))",message="additionalAuthorizationParameters keys must be 1 to 64 letters, digits, '-', '.' or '_' (RFC 6749 parameter names)"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'client_id')",message="additionalAuthorizationParameters may not set client_id: the operator sets it itself"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'client_secret')",message="additionalAuthorizationParameters may not set client_secret: a client secret never goes in the authorization request"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'redirect_uri')",message="additionalAuthorizationParameters may not set redirect_uri: the operator sets it itself"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'state')",message="additionalAuthorizationParameters may not set state: the operator sets it itself"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'code_challenge')",message="additionalAuthorizationParameters may not set code_challenge: the operator sets it itself"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'code_challenge_method')",message="additionalAuthorizationParameters may not set code_challenge_method: the operator sets it itself"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'response_type')",message="additionalAuthorizationParameters may not set response_type: the operator sets it itself"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'response_mode')",message="additionalAuthorizationParameters may not set response_mode: the callback takes the default response mode only"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'scope')",message="additionalAuthorizationParameters may not set scope: the operator sets it itself from scopes"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'resource')",message="additionalAuthorizationParameters may not set resource: the operator sets it itself from resourceIndicator"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'request')",message="additionalAuthorizationParameters may not set request: a request object (RFC 9101) would replace the operator's parameters"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.lowerAscii() == 'request_uri')",message="additionalAuthorizationParameters may not set request_uri: a request object (RFC 9101) would replace the operator's parameters"
+	AdditionalAuthorizationParameters map[string]AuthorizationParameterValue `json:"additionalAuthorizationParameters,omitempty"`
+}
+
+// AuthorizationParameterValue is the value of an additional authorization
+// request parameter.
+// +kubebuilder:validation:MaxLength=512
+type AuthorizationParameterValue string
+
+// ResourceIndicatorSend says on which requests the RFC 8707 resource
+// parameter is sent.
+// +kubebuilder:validation:Enum=Always;ExceptRefresh;Never
+type ResourceIndicatorSend string
+
+const (
+	// ResourceIndicatorAlways sends it on authorization, code exchange and
+	// refresh (the MCP authorization spec's default).
+	ResourceIndicatorAlways ResourceIndicatorSend = "Always"
+	// ResourceIndicatorExceptRefresh sends it on authorization and code
+	// exchange only, for providers that reject it on refresh.
+	ResourceIndicatorExceptRefresh ResourceIndicatorSend = "ExceptRefresh"
+	// ResourceIndicatorNever never sends it, for providers that reject it
+	// whenever the scope names a resource (Entra ID: AADSTS9010010).
+	ResourceIndicatorNever ResourceIndicatorSend = "Never"
+)
+
+// ResourceIndicator controls the RFC 8707 resource parameter.
+type ResourceIndicator struct {
+	// send is when to send it: Always (authorization, code exchange and
+	// refresh), ExceptRefresh (not on refresh) or Never. Unset: Always, or
+	// ExceptRefresh when the deprecated omitResourceOnRefresh is true.
+	// +optional
+	Send ResourceIndicatorSend `json:"send,omitempty"`
+
+	// value replaces the resource of the server's protected resource
+	// metadata in what is sent, e.g. Entra ID's api://<application-id>. An
+	// absolute URI without a fragment (RFC 8707 §2). Whether the MCP server
+	// accepts tokens issued for it is between it and the provider.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z][-+.A-Za-z0-9]*:[^#[:space:]]+$')",message="resourceIndicator.value must be an absolute URI without a fragment (RFC 8707), e.g. api://00000000-0000-0000-0000-000000000000 or https://mcp.example.com/mcp"
+	Value string `json:"value,omitempty"`
+}
+
+// ResourceSend is the policy in effect: resourceIndicator.send, else
+// ExceptRefresh for the deprecated omitResourceOnRefresh, else Always.
+func (o *OAuth2Auth) ResourceSend() ResourceIndicatorSend {
+	switch {
+	case o == nil:
+		return ResourceIndicatorAlways
+	case o.ResourceIndicator != nil && o.ResourceIndicator.Send != "":
+		return o.ResourceIndicator.Send
+	case o.OmitResourceOnRefresh:
+		return ResourceIndicatorExceptRefresh
+	}
+	return ResourceIndicatorAlways
+}
+
+// ResourceValue is resourceIndicator.value; "" when unset.
+func (o *OAuth2Auth) ResourceValue() string {
+	if o == nil || o.ResourceIndicator == nil {
+		return ""
+	}
+	return o.ResourceIndicator.Value
 }
 
 // APIKeyAuth sends an API key from a Secret in a header.

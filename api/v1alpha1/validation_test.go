@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 )
 
 var serial int
@@ -104,6 +105,53 @@ var _ = Describe("MCPServer validation", func() {
 			}
 			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{Scopes: scopes}}
 		}, "spec.auth.oauth2.scopes", "64"),
+		Entry("OAuth2 omitResourceOnRefresh with resourceIndicator.send Always", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: true,
+				ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorAlways}}}
+		}, "spec.auth.oauth2", "omitResourceOnRefresh: true means resourceIndicator.send: ExceptRefresh"),
+		Entry("OAuth2 omitResourceOnRefresh with resourceIndicator.send Never", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: true,
+				ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever}}}
+		}, "spec.auth.oauth2", "remove omitResourceOnRefresh or make send ExceptRefresh"),
+		Entry("OAuth2 unknown resourceIndicator.send", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ResourceIndicator: &mcpv1.ResourceIndicator{Send: "OnTuesdays"}}}
+		}, "spec.auth.oauth2.resourceIndicator.send", "ExceptRefresh"),
+		Entry("OAuth2 relative resourceIndicator.value", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ResourceIndicator: &mcpv1.ResourceIndicator{Value: "/mcp"}}}
+		}, "spec.auth.oauth2.resourceIndicator.value", "absolute URI without a fragment"),
+		Entry("OAuth2 resourceIndicator.value with a fragment", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ResourceIndicator: &mcpv1.ResourceIndicator{Value: "api://app-id#frag"}}}
+		}, "spec.auth.oauth2.resourceIndicator.value", "absolute URI without a fragment"),
+		Entry("OAuth2 resourceIndicator.value too long", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				ResourceIndicator: &mcpv1.ResourceIndicator{Value: "https://x.example/" + strings.Repeat("a", 2048)}}}
+		}, "spec.auth.oauth2.resourceIndicator.value", "2048"),
+		Entry("OAuth2 additionalAuthorizationParameters key with a space", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{"access type": "offline"}}}
+		}, "spec.auth.oauth2.additionalAuthorizationParameters", "RFC 6749 parameter names"),
+		Entry("OAuth2 additionalAuthorizationParameters key too long", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{strings.Repeat("k", 65): "v"}}}
+		}, "spec.auth.oauth2.additionalAuthorizationParameters", "1 to 64"),
+		Entry("OAuth2 additionalAuthorizationParameters value too long", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{"audience": mcpv1.AuthorizationParameterValue(strings.Repeat("v", 513))}}}
+		}, "spec.auth.oauth2.additionalAuthorizationParameters.audience", "512"),
+		Entry("OAuth2 too many additionalAuthorizationParameters", func(s *mcpv1.MCPServer) {
+			params := map[string]mcpv1.AuthorizationParameterValue{}
+			for i := range 17 {
+				params[fmt.Sprintf("p%d", i)] = "v"
+			}
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{AdditionalAuthorizationParameters: params}}
+		}, "spec.auth.oauth2.additionalAuthorizationParameters", "16"),
+		Entry("OAuth2 additionalAuthorizationParameters setting scope in another case", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{"prompt": "consent", "Scope": "admin"}}}
+		}, "spec.auth.oauth2.additionalAuthorizationParameters", "may not set scope: the operator sets it itself from scopes"),
 		Entry("APIKey header with a space", func(s *mcpv1.MCPServer) {
 			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey,
 				APIKey: &mcpv1.APIKeyAuth{Header: "X API Key", SecretKeyRef: secretKey("k", "key")}}
@@ -155,10 +203,37 @@ var _ = Describe("MCPServer validation", func() {
 		Entry("OAuth2 pre-registered", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
 			ClientID: "abc", AuthorizationURL: "https://as.example/authorize", TokenURL: "https://as.example/token",
 			ClientSecretRef: &mcpv1.SecretKeySelector{Name: "oauth", Key: "secret"}}}),
+		Entry("OAuth2 for Entra ID: no resource, an api:// scope, Google-style parameters", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2,
+			OAuth2: &mcpv1.OAuth2Auth{Scopes: []string{"api://00000000-0000-0000-0000-000000000000/.default"},
+				ResourceIndicator:                 &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever},
+				AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{"prompt": "consent", "access_type": "offline", "audience": "https://api.example.com"}}}),
+		Entry("OAuth2 with an api:// resource value", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+			ResourceIndicator: &mcpv1.ResourceIndicator{Value: "api://00000000-0000-0000-0000-000000000000"}}}),
+		Entry("OAuth2 with a URN resource value and ExceptRefresh", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+			ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorExceptRefresh, Value: "urn:example:mcp"}}}),
+		Entry("OAuth2 deprecated omitResourceOnRefresh alone", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: true}}),
+		Entry("OAuth2 omitResourceOnRefresh with send ExceptRefresh", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: true,
+			ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorExceptRefresh}}}),
+		Entry("OAuth2 omitResourceOnRefresh with only a resource value", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{OmitResourceOnRefresh: true,
+			ResourceIndicator: &mcpv1.ResourceIndicator{Value: "api://app"}}}),
 		Entry("APIKey", mcpv1.Auth{Type: mcpv1.AuthTypeAPIKey,
 			APIKey: &mcpv1.APIKeyAuth{Header: "X-API-Key", SecretKeyRef: secretKey("k", "api.key")}}),
 		Entry("Headers", mcpv1.Auth{Type: mcpv1.AuthTypeHeaders,
 			Headers: &mcpv1.HeadersAuth{SecretRef: mcpv1.LocalObjectReference{Name: "h"}}}),
 		Entry("UserOIDC", mcpv1.Auth{Type: mcpv1.AuthTypeUserOIDC, UserOIDC: &mcpv1.UserOIDCAuth{}}),
 	)
+
+	// The CRD refuses each parameter the flow sets itself, as the OAuth
+	// library filters them: one list, held together here.
+	It("refuses every reserved authorization parameter, naming it", func() {
+		for _, k := range oauth.ReservedAuthorizationParameters {
+			s := validServer()
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+				AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{k: "x"}}}
+			err := k8sClient.Create(ctx, s)
+			Expect(err).To(HaveOccurred(), "%s was admitted", k)
+			Expect(err.Error()).To(ContainSubstring("additionalAuthorizationParameters may not set " + k + ":"))
+			Expect(err.Error()).To(ContainSubstring("spec.auth.oauth2.additionalAuthorizationParameters"))
+		}
+	})
 })

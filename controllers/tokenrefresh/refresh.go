@@ -53,7 +53,7 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 
 	tokenRefreshLag.Observe(max(now.Sub(r.due(live, rec)), 0).Seconds())
 	started := time.Now()
-	tok, err := oauth.Refresh(opCtx, r.HTTPClient, *cfg, rec.RefreshToken, !omitResource(server))
+	tok, err := oauth.Refresh(opCtx, r.HTTPClient, *cfg, rec.RefreshToken, refreshResource(rec, cfg))
 	if err != nil {
 		tokenRefreshDuration.Observe(time.Since(started).Seconds())
 		return r.refreshFailed(ctx, live, rec, server, cfg.Client.ClientID, err, now)
@@ -153,8 +153,15 @@ func (r *Refresher) flowConfig(ctx context.Context, namespace, name string) (*mc
 	return server, &cfg, nil
 }
 
-func omitResource(server *mcpv1.MCPServer) bool {
-	return server.Spec.Auth.OAuth2 != nil && server.Spec.Auth.OAuth2.OmitResourceOnRefresh
+// refreshResource is the RFC 8707 resource a refresh of rec sends: the one
+// recorded at connect (what the grant was made for, which a refresh may
+// not exceed) when the server's resourceIndicator sends one on refresh; ""
+// (none) otherwise, and for a grant made without one.
+func refreshResource(rec tokensecret.Record, cfg *oauth.FlowConfig) string {
+	if !cfg.ResourceOnRefresh {
+		return ""
+	}
+	return rec.Resource
 }
 
 // event records an outcome on the MCPServer. Notes name the user by hash

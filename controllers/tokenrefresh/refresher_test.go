@@ -26,6 +26,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
+	"github.com/mcp-operator/mcp-operator/test/fixture"
 )
 
 // cycle is how far the clock moves to make a fresh 1 h token due (at 49-50 min).
@@ -88,6 +89,64 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(optOut.forms.all()[0].Has("resource")).To(BeFalse())
 		Eventually(func() string { return optOut.secret("bob").Annotations[tokensecret.AnnotationIssuedAt] }).
 			Should(Equal(optOut.clock.Now().UTC().Format(time.RFC3339)))
+	})
+
+	DescribeTable("sends no resource on refresh when resourceIndicator.send says so",
+		func(send mcpv1.ResourceIndicatorSend) {
+			rg := newRig(fakeauth.Options{ResourceOptional: true}, false, nil)
+			rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
+				o.ResourceIndicator = &mcpv1.ResourceIndicator{Send: send}
+			})
+			rg.start()
+			rg.connect("alice")
+			rg.step(cycle)
+			Eventually(rg.forms.all).Should(HaveLen(1))
+			Expect(rg.forms.all()[0].Has("resource")).To(BeFalse())
+			Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
+				Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+		},
+		Entry("ExceptRefresh", mcpv1.ResourceIndicatorExceptRefresh),
+		Entry("Never", mcpv1.ResourceIndicatorNever),
+	)
+
+	It("sends on refresh the resource recorded at connect: resourceIndicator.value, and not a value configured since", func() {
+		const appID, later = "api://00000000-0000-0000-0000-00000000a11a", "api://00000000-0000-0000-0000-0000000b0b0b"
+		rg := newRig(fakeauth.Options{ResourceAliases: []string{appID, later}}, false, nil)
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
+			o.ResourceIndicator = &mcpv1.ResourceIndicator{Value: appID}
+		})
+		// Connected while value was appID: the callback sent and recorded it.
+		for _, user := range []string{"alice", "bob"} {
+			tok, err := rg.fake.IssueTokensFor(rg.clientID, appID)
+			Expect(err).NotTo(HaveOccurred())
+			g := fixture.FakeGrant(rg.fake, user, tok, rg.clock.Now())
+			g.Resource = appID
+			Expect(refresherAPI.c.Create(ctx, fixture.TokenSecret(rg.server, g))).To(Succeed())
+		}
+		rg.start()
+		rg.step(cycle)
+		Eventually(rg.forms.all).Should(HaveLen(2))
+		for _, f := range rg.forms.all() {
+			Expect(f["resource"]).To(Equal([]string{appID}), "not the discovered %s", rg.fake.MCPURL())
+		}
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
+			Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)), "the fake bound the grant to appID and accepted it")
+		rg.stop()
+
+		// The value changes: refreshes keep naming what each grant was made
+		// for (RFC 8707 §2.2); the new value applies at the next connect.
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
+			o.ResourceIndicator = &mcpv1.ResourceIndicator{Value: later}
+		})
+		rg.start()
+		rg.step(cycle)
+		Eventually(rg.forms.all).Should(HaveLen(4))
+		for _, f := range rg.forms.all()[2:] {
+			Expect(f["resource"]).To(Equal([]string{appID}))
+		}
+		Eventually(func() string { return rg.secret("bob").Annotations[tokensecret.AnnotationIssuedAt] }).
+			Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+		Expect(rg.secret("bob").Annotations[tokensecret.AnnotationRefreshError]).To(BeEmpty())
 	})
 
 	It("refreshes what each user granted: step-up scopes are kept, partial consent is not exceeded", func() {

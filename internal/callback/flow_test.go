@@ -16,6 +16,7 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
+	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 	"github.com/mcp-operator/mcp-operator/test/harness"
 )
 
@@ -71,6 +72,46 @@ var _ = Describe("Connecting", func() {
 		Expect(c).To(HaveKeyWithValue("authType", "OAuth2"))
 		Expect(c).To(HaveKey("expiry"))
 		Expect(c["scopes"]).To(ConsistOf("mcp:read"))
+	})
+
+	It("adds spec's additional authorization parameters to the authorization request", func() {
+		e := newEnv(setup{oauth2: &mcpv1.OAuth2Auth{AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{
+			"access_type": "offline", "prompt": "consent", "audience": "https://api.example.com"}}})
+		authURL, cookie := e.startFlow(asUser("alice"), "")
+		Expect(send(http.MethodGet, authorize(authURL).String(), asUser("alice"), cookie).StatusCode).To(Equal(http.StatusOK))
+		q := e.fake.LastAuthorizeRequest()
+		Expect(q.Get("access_type")).To(Equal("offline"))
+		Expect(q.Get("prompt")).To(Equal("consent"))
+		Expect(q.Get("audience")).To(Equal("https://api.example.com"))
+		Expect(q.Get("resource")).To(Equal(e.fake.MCPURL()), "the resource is still sent")
+	})
+
+	It("sends no resource under resourceIndicator.send Never, to a provider that refuses one, and records none", func() {
+		e := newEnv(setup{fake: fakeauth.Options{RejectResourceOnAuthorize: true},
+			oauth2: &mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever}}})
+		authURL, cookie := e.startFlow(asUser("alice"), "")
+		Expect(authURL.Query().Has("resource")).To(BeFalse())
+		r := send(http.MethodGet, authorize(authURL).String(), asUser("alice"), cookie)
+		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sec.Data).NotTo(HaveKey(mcpauth.KeyResource), "no resource was sent, so none is recorded")
+		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
+	})
+
+	It("sends resourceIndicator.value instead of the discovered resource, on authorization and code exchange, and records it", func() {
+		const appID = "api://00000000-0000-0000-0000-00000000a11a"
+		e := newEnv(setup{fake: fakeauth.Options{ResourceAliases: []string{appID}},
+			oauth2: &mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorExceptRefresh, Value: appID}}})
+		authURL, cookie := e.startFlow(asUser("alice"), "")
+		Expect(authURL.Query()["resource"]).To(Equal([]string{appID}))
+		// The fake binds the code to appID: an exchange naming another
+		// resource fails with invalid_target.
+		r := send(http.MethodGet, authorize(authURL).String(), asUser("alice"), cookie)
+		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(sec.Data[mcpauth.KeyResource])).To(Equal(appID))
 	})
 
 	It("keeps the sign-in through stray requests to the callback: only the flow's own response ends it", func() {

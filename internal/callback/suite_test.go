@@ -98,6 +98,7 @@ const (
 
 type setup struct {
 	fake        fakeauth.Options
+	oauth2      *mcpv1.OAuth2Auth // spec.auth.oauth2; default {}
 	scopes      []string
 	cimd        bool
 	notReady    bool // AuthConfigured not True yet
@@ -164,7 +165,11 @@ func newEnv(o setup) *env {
 	if scopes == nil {
 		scopes = []string{"mcp:read"}
 	}
-	e.server = e.createServer(e.name, mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}, true)
+	spec := o.oauth2
+	if spec == nil {
+		spec = &mcpv1.OAuth2Auth{}
+	}
+	e.server = e.createServer(e.name, mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: spec}, true)
 	e.configure(e.server, scopes, o.cimd, !o.notReady)
 	return e
 }

@@ -106,7 +106,7 @@ func BenchmarkRefresh(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		tok, err := Refresh(ctx, c, cfg, rt, true)
+		tok, err := Refresh(ctx, c, cfg, rt, cfg.Resource)
 		if err != nil {
 			b.Fatalf("Refresh: %v", err)
 		}

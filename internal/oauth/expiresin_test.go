@@ -19,7 +19,7 @@ func TestRefreshReportsExpiresIn(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(body))
 		}))
-		tok, err := Refresh(t.Context(), srv.Client(), FlowConfig{Endpoint: Endpoint{TokenEndpoint: srv.URL}}, "rt", false)
+		tok, err := Refresh(t.Context(), srv.Client(), FlowConfig{Endpoint: Endpoint{TokenEndpoint: srv.URL}}, "rt", "")
 		srv.Close()
 		if err != nil {
 			t.Fatalf("%s: %v", body, err)

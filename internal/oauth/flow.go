@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -40,8 +43,32 @@ type FlowConfig struct {
 	Client      Client
 	Endpoint    Endpoint
 	RedirectURI string
-	Resource    string // RFC 8707 resource; sent when non-empty
-	Scopes      []string
+	// Resource is the RFC 8707 resource sent on the authorization request
+	// and the code exchange; "" sends none.
+	Resource string
+	// ResourceOnRefresh says whether a refresh sends a resource too (the
+	// one its grant was made for: see Refresh).
+	ResourceOnRefresh bool
+	Scopes            []string
+	// AuthorizationParameters are added to the authorization request only,
+	// except those the flow sets itself (ReservedAuthorizationParameters).
+	AuthorizationParameters map[string]string
+}
+
+// ReservedAuthorizationParameters are the authorization request parameters
+// the flow sets itself, or that would change how its response comes back
+// (response_mode) or replace the request (request, request_uri: RFC 9101).
+// AuthorizationParameters never set them, in any letter case; the CRD
+// refuses them in spec.auth.oauth2.additionalAuthorizationParameters.
+var ReservedAuthorizationParameters = []string{
+	"client_id", "client_secret", "redirect_uri", "state", "code_challenge", "code_challenge_method",
+	"response_type", "response_mode", "scope", "resource", "request", "request_uri",
+}
+
+// isReservedAuthorizationParameter reports whether AuthorizationParameters
+// may not set name.
+func isReservedAuthorizationParameter(name string) bool {
+	return slices.Contains(ReservedAuthorizationParameters, strings.ToLower(name))
 }
 
 // NewVerifier returns a fresh PKCE code verifier (RFC 7636, 32 random bytes).
@@ -77,10 +104,17 @@ func (cfg FlowConfig) oauth2Config() *oauth2.Config {
 
 // AuthCodeURL builds the authorization request URL: response_type code,
 // client_id, redirect_uri, scope (space-joined, omitted when empty), state,
-// PKCE S256 (always, even when the server's metadata is unknown) and the
-// RFC 8707 resource.
+// PKCE S256 (always, even when the server's metadata is unknown), the
+// RFC 8707 resource when cfg.Resource is set, and cfg's additional
+// authorization parameters but the reserved ones.
 func AuthCodeURL(cfg FlowConfig, state, verifier string) string {
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	opts := []oauth2.AuthCodeOption{}
+	for _, k := range slices.Sorted(maps.Keys(cfg.AuthorizationParameters)) {
+		if !isReservedAuthorizationParameter(k) {
+			opts = append(opts, oauth2.SetAuthURLParam(k, cfg.AuthorizationParameters[k]))
+		}
+	}
+	opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	if cfg.Resource != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("resource", cfg.Resource))
 	}

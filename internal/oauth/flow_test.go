@@ -56,6 +56,38 @@ func TestAuthCodeURL(t *testing.T) {
 	}
 }
 
+// Additional parameters go on the authorization request, but never in
+// place of one the flow sets itself, whatever their letter case.
+func TestAuthCodeURLAdditionalParameters(t *testing.T) {
+	cfg := FlowConfig{
+		Client:      Client{ClientID: "client-1"},
+		Endpoint:    Endpoint{AuthorizationEndpoint: "https://as.example/authorize"},
+		RedirectURI: "https://chat.example/cb/github",
+		Scopes:      []string{"repo"},
+		AuthorizationParameters: map[string]string{
+			"access_type": "offline", "prompt": "consent", "audience": "https://api.example",
+			"state": "forged", "Scope": "admin", "resource": "https://evil.example", "redirect_uri": "https://evil.example/cb",
+			"response_mode": "form_post", "request_uri": "urn:x", "CODE_CHALLENGE_METHOD": "plain",
+		},
+	}
+	u, err := url.Parse(AuthCodeURL(cfg, "state-1", NewVerifier()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	for k, v := range map[string]string{"access_type": "offline", "prompt": "consent", "audience": "https://api.example",
+		"state": "state-1", "scope": "repo", "redirect_uri": cfg.RedirectURI, "code_challenge_method": "S256"} {
+		if got := q[k]; len(got) != 1 || got[0] != v {
+			t.Errorf("%s = %q, want [%q]", k, got, v)
+		}
+	}
+	for _, k := range []string{"Scope", "resource", "response_mode", "request_uri", "CODE_CHALLENGE_METHOD"} {
+		if q.Has(k) {
+			t.Errorf("reserved parameter %s sent: %q", k, q[k])
+		}
+	}
+}
+
 func TestCheckIssuerParameter(t *testing.T) {
 	const iss = "https://as.example/t1"
 	tests := []struct {
@@ -188,12 +220,14 @@ func TestExchange(t *testing.T) {
 
 func TestRefresh(t *testing.T) {
 	for _, am := range authMethods {
-		for _, sendResource := range []bool{true, false} {
+		for _, resource := range []string{"https://granted.example/mcp", ""} {
+			sendResource := resource != ""
 			t.Run(am.method+"/"+am.secret, func(t *testing.T) {
 				ts := newTokenServer(t)
 				ts.body = `{"access_token":"at-2","token_type":"DPoP","expires_in":60}`
 				cfg := ts.cfg(am.method, am.secret)
-				tok, err := Refresh(context.Background(), testClient(), cfg, "rt-1", sendResource)
+				// The grant's resource is sent, not the configured one.
+				tok, err := Refresh(context.Background(), testClient(), cfg, "rt-1", resource)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -204,7 +238,7 @@ func TestRefresh(t *testing.T) {
 				if f.Has("scope") {
 					t.Errorf("scope %q sent on refresh; omitted, it is the scope the user granted (RFC 6749 §6)", f.Get("scope"))
 				}
-				if f.Has("resource") != sendResource || (sendResource && f.Get("resource") != cfg.Resource) {
+				if f.Has("resource") != sendResource || f.Get("resource") != resource {
 					t.Errorf("resource sent=%v (want %v)", f.Has("resource"), sendResource)
 				}
 				want := am.method
@@ -260,7 +294,7 @@ func TestTokenErrors(t *testing.T) {
 				cfg := ts.cfg(AuthMethodClientSecretPost, secret)
 				var err error
 				if op == "refresh" {
-					_, err = Refresh(context.Background(), testClient(), cfg, rt, true)
+					_, err = Refresh(context.Background(), testClient(), cfg, rt, cfg.Resource)
 				} else {
 					_, err = Exchange(context.Background(), testClient(), cfg, rt, "verifier-QQQ")
 				}
@@ -281,7 +315,7 @@ func TestTokenErrors(t *testing.T) {
 		ts := newTokenServer(t)
 		cfg := ts.cfg(AuthMethodClientSecretPost, secret)
 		ts.srv.Close()
-		_, err := Refresh(context.Background(), testClient(), cfg, rt, true)
+		_, err := Refresh(context.Background(), testClient(), cfg, rt, cfg.Resource)
 		var te *TokenError
 		if !errors.As(err, &te) || !te.Transient() || te.StatusCode != 0 {
 			t.Fatalf("got %v", err)
@@ -290,7 +324,7 @@ func TestTokenErrors(t *testing.T) {
 	})
 	t.Run("blocked token endpoint", func(t *testing.T) {
 		cfg := FlowConfig{Client: Client{ClientID: "c"}, Endpoint: Endpoint{TokenEndpoint: "http://169.254.169.254/token"}}
-		_, err := Refresh(context.Background(), testClient(), cfg, rt, true)
+		_, err := Refresh(context.Background(), testClient(), cfg, rt, cfg.Resource)
 		wantReason(t, err, ReasonURLBlocked)
 		if IsTransient(err) {
 			t.Error("blocked is not transient")

@@ -219,7 +219,7 @@ func TestEgressRedirects(t *testing.T) {
 		})
 		cfg := FlowConfig{Client: Client{ClientID: "c", ClientSecret: "topsecret", TokenEndpointAuthMethod: AuthMethodClientSecretPost},
 			Endpoint: Endpoint{TokenEndpoint: f.URL() + "/token"}}
-		_, err := Refresh(context.Background(), testClient(), cfg, "rt-123456", true)
+		_, err := Refresh(context.Background(), testClient(), cfg, "rt-123456", cfg.Resource)
 		var te *TokenError
 		if !errors.As(err, &te) || te.StatusCode != http.StatusTemporaryRedirect {
 			t.Fatalf("want TokenError 307, got %v", err)

@@ -9,10 +9,13 @@ import (
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
 
-// Refresh redeems a refresh token (RFC 6749 §6), sending, when sendResource
-// is set, the RFC 8707 resource (x/oauth2 cannot add parameters to a
-// refresh, hence this small request of our own). Providers that reject
-// resource on refresh (Entra ID) need sendResource=false.
+// Refresh redeems a refresh token (RFC 6749 §6), sending resource as the
+// RFC 8707 resource unless it is "" (x/oauth2 cannot add parameters to a
+// refresh, hence this small request of our own). The caller passes the
+// resource the grant was made for, or "" when cfg.ResourceOnRefresh is
+// unset (providers that reject resource on refresh, such as Entra ID): a
+// refresh may not ask for a resource its grant does not cover (RFC 8707
+// §2.2), so cfg.Resource, which may have changed since, is not used.
 //
 // It sends no scope, whatever cfg.Scopes holds: an omitted scope is the
 // scope the user granted (RFC 6749 §6), which is what a refresh must keep.
@@ -27,7 +30,7 @@ import (
 // already be revoked (reuse detection). Errors are *TokenError; see
 // IsInvalidGrant (the grant is dead: stop, ask the user to reconnect),
 // IsInvalidClient (register again) and Transient (retry with backoff).
-func Refresh(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken string, sendResource bool) (*Token, error) {
+func Refresh(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken, resource string) (*Token, error) {
 	safe := redact.URL(cfg.Endpoint.TokenEndpoint)
 	if cfg.Endpoint.TokenEndpoint == "" {
 		return nil, &TokenError{Err: errors.New("no token endpoint configured")}
@@ -36,8 +39,8 @@ func Refresh(ctx context.Context, c *http.Client, cfg FlowConfig, refreshToken s
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {refreshToken},
 	}
-	if sendResource && cfg.Resource != "" {
-		form.Set("resource", cfg.Resource)
+	if resource != "" {
+		form.Set("resource", resource)
 	}
 	resp, terr := postForm(ctx, c, KindToken, cfg.Endpoint.TokenEndpoint, form, cfg.Client, "token endpoint")
 	if terr != nil {

@@ -145,6 +145,7 @@ func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (o
 		return oauth.FlowConfig{}, fmt.Errorf("%w: the client in Secret %s was registered at %s, not at %s",
 			ErrNotConfigured, key, redact.URL(cl.Issuer), redact.URL(st.Issuer))
 	}
+	resource, onRefresh := resourceToSend(server.Spec.Auth.OAuth2, st.Resource)
 	return oauth.FlowConfig{
 		Client: cl,
 		Endpoint: oauth.Endpoint{
@@ -154,8 +155,38 @@ func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (o
 			RevocationEndpoint:    st.RevocationEndpoint,
 			ISSParameterSupported: st.ISSParameterSupported,
 		},
-		RedirectURI: string(secret.Data[mcpv1.ClientKeyRedirectURI]),
-		Resource:    st.Resource,
-		Scopes:      st.Scopes,
+		RedirectURI:             string(secret.Data[mcpv1.ClientKeyRedirectURI]),
+		Resource:                resource,
+		ResourceOnRefresh:       onRefresh,
+		Scopes:                  st.Scopes,
+		AuthorizationParameters: authorizationParameters(server.Spec.Auth.OAuth2),
 	}, nil
+}
+
+// resourceToSend applies spec.auth.oauth2.resourceIndicator to the
+// discovered resource: the RFC 8707 resource to send on authorization and
+// code exchange ("" for none) and whether refreshes send one.
+func resourceToSend(spec *mcpv1.OAuth2Auth, discovered string) (resource string, onRefresh bool) {
+	send := spec.ResourceSend()
+	if send == mcpv1.ResourceIndicatorNever {
+		return "", false
+	}
+	resource = discovered
+	if v := spec.ResourceValue(); v != "" {
+		resource = v
+	}
+	return resource, send == mcpv1.ResourceIndicatorAlways
+}
+
+// authorizationParameters are spec.auth.oauth2's additional authorization
+// request parameters; nil when there are none.
+func authorizationParameters(spec *mcpv1.OAuth2Auth) map[string]string {
+	if spec == nil || len(spec.AdditionalAuthorizationParameters) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(spec.AdditionalAuthorizationParameters))
+	for k, v := range spec.AdditionalAuthorizationParameters {
+		out[k] = string(v)
+	}
+	return out
 }

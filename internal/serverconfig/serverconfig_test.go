@@ -88,3 +88,47 @@ func TestLoadRefusesAClientOfAnotherIssuer(t *testing.T) {
 		}
 	}
 }
+
+// spec.auth.oauth2.resourceIndicator decides what the flow sends; the
+// deprecated omitResourceOnRefresh means ExceptRefresh.
+func TestLoadAppliesTheResourceIndicator(t *testing.T) {
+	const discovered, appID = "https://mcp.example.com/mcp", "api://app-id"
+	for _, tc := range []struct {
+		name          string
+		spec          mcpv1.OAuth2Auth
+		wantResource  string
+		wantOnRefresh bool
+	}{
+		{"default", mcpv1.OAuth2Auth{}, discovered, true},
+		{"Always", mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorAlways}}, discovered, true},
+		{"ExceptRefresh", mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorExceptRefresh}}, discovered, false},
+		{"deprecated omitResourceOnRefresh", mcpv1.OAuth2Auth{OmitResourceOnRefresh: true}, discovered, false},
+		{"omitResourceOnRefresh with a value", mcpv1.OAuth2Auth{OmitResourceOnRefresh: true, ResourceIndicator: &mcpv1.ResourceIndicator{Value: appID}}, appID, false},
+		{"Never", mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever, Value: appID}}, "", false},
+		{"value", mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Value: appID}}, appID, true},
+	} {
+		spec := tc.spec
+		spec.AdditionalAuthorizationParameters = map[string]mcpv1.AuthorizationParameterValue{"prompt": "consent"}
+		server := &mcpv1.MCPServer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s"},
+			Spec:       mcpv1.MCPServerSpec{Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &spec}},
+			Status: mcpv1.MCPServerStatus{
+				OAuth2:     &mcpv1.OAuth2Status{Resource: discovered, ClientSecretName: mcpv1.ClientSecretName("s")},
+				Conditions: []metav1.Condition{{Type: mcpv1.ConditionAuthConfigured, Status: metav1.ConditionTrue, Reason: mcpv1.ReasonRegistered}},
+			},
+		}
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: mcpv1.ClientSecretName("s")},
+			Data: ClientSecretData(&oauth.Client{ClientID: "c"}, "https://cb/callback/ns/s")}
+		c := fake.NewClientBuilder().WithScheme(envtestutil.NewScheme()).WithObjects(secret).Build()
+		cfg, err := Load(context.Background(), c, server)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if cfg.Resource != tc.wantResource || cfg.ResourceOnRefresh != tc.wantOnRefresh {
+			t.Errorf("%s: resource %q, on refresh %v; want %q, %v", tc.name, cfg.Resource, cfg.ResourceOnRefresh, tc.wantResource, tc.wantOnRefresh)
+		}
+		if cfg.AuthorizationParameters["prompt"] != "consent" {
+			t.Errorf("%s: authorization parameters %v", tc.name, cfg.AuthorizationParameters)
+		}
+	}
+}

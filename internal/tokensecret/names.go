@@ -30,7 +30,12 @@ const (
 	KeyExpiry       = "expiry" // RFC 3339; absent: the access token does not expire as far as we know
 	KeyScope        = "scope"  // space-separated
 	KeyIssuer       = "issuer"
-	KeyResource     = "resource"
+	// KeyResource is the RFC 8707 resource sent on the authorization
+	// request and the code exchange (the discovered one, or
+	// spec.auth.oauth2.resourceIndicator.value); absent when none was sent
+	// (resourceIndicator.send: Never, or a server without one). A refresh
+	// sends this value, never the server's current one.
+	KeyResource = "resource"
 	// KeyTokenEndpoint is the token endpoint the refresh token is redeemed
 	// at: where the code was exchanged, then where the last refresh went.
 	// Absent in Secrets written before it was recorded.

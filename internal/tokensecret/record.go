@@ -29,9 +29,10 @@ type Record struct {
 	// Expiry of the access token; zero: none recorded (it does not expire
 	// as far as we know) or unreadable (then it counts as expired, see
 	// AccessTokenValidAt).
-	Expiry   time.Time
-	Scopes   []string // nil when none
-	Issuer   string
+	Expiry time.Time
+	Scopes []string // nil when none
+	Issuer string
+	// Resource is the RFC 8707 resource sent at connect; "" when none was.
 	Resource string
 	// TokenEndpoint the refresh token belongs to; "" when not recorded.
 	TokenEndpoint string

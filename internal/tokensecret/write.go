@@ -27,10 +27,13 @@ type Tokens struct {
 
 // Grant is a completed connect: what the callback server stores.
 type Grant struct {
-	User     string
-	Tokens   Tokens
-	Issuer   string // the authorization server that issued the tokens
-	Resource string // the RFC 8707 resource they are for
+	User   string
+	Tokens Tokens
+	Issuer string // the authorization server that issued the tokens
+	// Resource is the RFC 8707 resource sent on the authorization request
+	// and the code exchange: what the tokens are for, and what a refresh
+	// may name. "" (key absent) when none was sent.
+	Resource string
 	// TokenEndpoint is where the code was exchanged: the only place the
 	// refresh token is ever sent.
 	TokenEndpoint string
@@ -66,7 +69,9 @@ func WriteGrant(sec *corev1.Secret, srv *mcpv1.MCPServer, g Grant) {
 		KeyTokenType:   []byte(t.TokenType),
 		KeyScope:       []byte(joinScopes(t.Scopes)),
 		KeyIssuer:      []byte(g.Issuer),
-		KeyResource:    []byte(g.Resource),
+	}
+	if g.Resource != "" {
+		sec.Data[KeyResource] = []byte(g.Resource)
 	}
 	if t.RefreshToken != "" {
 		sec.Data[KeyRefreshToken] = []byte(t.RefreshToken)

@@ -35,7 +35,9 @@ type Token struct {
 	TokenType   string // "Bearer" unless the server said otherwise
 	Expiry      time.Time
 	Scopes      []string
-	// Resource is the RFC 8707 resource the token is for: send it there only.
+	// Resource is the RFC 8707 resource the token was requested for: send
+	// it there only. Empty when none was requested (the server's
+	// spec.auth.oauth2.resourceIndicator.send is Never).
 	Resource string
 }
 

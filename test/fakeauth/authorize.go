@@ -39,6 +39,9 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.Form
+	s.fmu.Lock()
+	s.lastAuthorize = cloneValues(q)
+	s.fmu.Unlock()
 	for k, v := range q {
 		if len(v) > 1 && k != "resource" {
 			oauthError(w, http.StatusBadRequest, "invalid_request", "parameter "+k+" repeated")
@@ -147,16 +150,24 @@ func isCIMDClientID(id string) bool {
 // the grant is bound to.
 func (s *Server) checkResource(values []string) (resource, code, desc string) {
 	switch {
-	case len(values) == 0 && s.opts.ResourceOptional:
+	case len(values) > 0 && s.opts.RejectResourceOnAuthorize:
+		return "", "invalid_target", "AADSTS9010010: the resource parameter is not supported here when the scope names a resource"
+	case len(values) == 0 && (s.opts.ResourceOptional || s.opts.RejectResourceOnAuthorize):
 		return s.MCPURL(), "", ""
 	case len(values) == 0:
 		return "", "invalid_target", "resource parameter is required (RFC 8707)"
 	case len(values) > 1:
 		return "", "invalid_target", "only one resource is supported"
-	case values[0] != s.MCPURL():
+	case !s.namesMCPServer(values[0]):
 		return "", "invalid_target", "unknown resource"
 	}
 	return values[0], "", ""
+}
+
+// namesMCPServer reports whether resource is the MCP server's: its URL or
+// one of Options.ResourceAliases.
+func (s *Server) namesMCPServer(resource string) bool {
+	return resource == s.MCPURL() || slices.Contains(s.opts.ResourceAliases, resource)
 }
 
 // checkScope validates a requested scope string; empty means the defaults.
@@ -198,4 +209,23 @@ func (s *Server) redirect(w http.ResponseWriter, r *http.Request, redirectURI st
 	u.RawQuery = q.Encode()
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// LastAuthorizeRequest is the query (and form) of the last request to the
+// authorization endpoint, valid or not; nil before the first.
+func (s *Server) LastAuthorizeRequest() url.Values {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return cloneValues(s.lastAuthorize)
+}
+
+func cloneValues(v url.Values) url.Values {
+	if v == nil {
+		return nil
+	}
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clone(vs)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package fakeauth
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +65,54 @@ func TestAuthorizeResourceOptionalAndScopes(t *testing.T) {
 	q.Set("resource", "http://other.example/mcp")
 	if _, rq := authorize(t, s, q); rq.Get("error") != "invalid_target" {
 		t.Errorf("wrong resource with ResourceOptional: %v", rq)
+	}
+}
+
+// Entra since March 2026: any resource on authorize is refused; without
+// one the grant is the MCP server's, and its code is redeemed without one.
+func TestAuthorizeRejectResourceOnAuthorize(t *testing.T) {
+	s := newServer(t, Options{RejectResourceOnAuthorize: true})
+	c := registerClient(t, s, AuthNone)
+	p := newPKCE()
+	q := authorizeParams(s, c, p)
+	q.Set("prompt", "consent")
+	if _, rq := authorize(t, s, q); rq.Get("error") != "invalid_target" || !strings.Contains(rq.Get("error_description"), "AADSTS9010010") {
+		t.Errorf("resource on authorize: %v, want invalid_target AADSTS9010010", rq)
+	}
+	if got := s.LastAuthorizeRequest(); got.Get("prompt") != "consent" || got.Get("resource") != s.MCPURL() {
+		t.Errorf("LastAuthorizeRequest = %v", got)
+	}
+	q.Del("resource")
+	_, rq := authorize(t, s, q)
+	if rq.Get("code") == "" {
+		t.Fatalf("no resource: %v, want a code", rq)
+	}
+	resp, body := tokenRequest(t, s, c, url.Values{"grant_type": {"authorization_code"}, "code": {rq.Get("code")},
+		"redirect_uri": {testRedirect}, "code_verifier": {p.verifier}})
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("exchange without resource: %d %v", resp.StatusCode, body)
+	}
+}
+
+// An alias (Entra's api://<app-id>) is accepted and binds the grant to it.
+func TestAuthorizeResourceAlias(t *testing.T) {
+	const alias = "api://fake-app"
+	s := newServer(t, Options{ResourceAliases: []string{alias}})
+	c := registerClient(t, s, AuthNone)
+	p := newPKCE()
+	q := authorizeParams(s, c, p)
+	q.Set("resource", alias)
+	_, rq := authorize(t, s, q)
+	if rq.Get("code") == "" {
+		t.Fatalf("alias: %v, want a code", rq)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {rq.Get("code")},
+		"redirect_uri": {testRedirect}, "code_verifier": {p.verifier}, "resource": {s.MCPURL()}}
+	if resp, _ := tokenRequest(t, s, c, form); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("exchange for the MCP URL of an alias grant: %d, want 400", resp.StatusCode)
+	}
+	if _, err := s.IssueTokensFor(c.ID, "api://other"); err == nil {
+		t.Error("IssueTokensFor an unknown resource succeeded")
 	}
 }
 

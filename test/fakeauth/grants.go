@@ -157,6 +157,15 @@ func (s *Server) WasRevoked(tok string) bool {
 // default subject had authorized scopes (default: Options.Scopes). A refresh
 // token is included under the same rules as the token endpoint.
 func (s *Server) IssueTokens(clientID string, scopes ...string) (Tokens, error) {
+	return s.IssueTokensFor(clientID, s.MCPURL(), scopes...)
+}
+
+// IssueTokensFor is IssueTokens for a grant bound to resource, the MCP URL
+// or one of Options.ResourceAliases.
+func (s *Server) IssueTokensFor(clientID, resource string, scopes ...string) (Tokens, error) {
+	if !s.namesMCPServer(resource) {
+		return Tokens{}, errors.New("fakeauth: unknown resource")
+	}
 	scope, ok := s.checkScope(strings.Join(scopes, " "))
 	if !ok {
 		return Tokens{}, errors.New("fakeauth: unknown scope")
@@ -167,6 +176,6 @@ func (s *Server) IssueTokens(clientID string, scopes ...string) (Tokens, error) 
 	if !ok {
 		return Tokens{}, errors.New("fakeauth: unknown client")
 	}
-	g := s.newGrantLocked(c, s.opts.Subject, scope, s.MCPURL())
+	g := s.newGrantLocked(c, s.opts.Subject, scope, resource)
 	return s.issueLocked(g, scope, s.refreshAllowed(c, scope)), nil
 }

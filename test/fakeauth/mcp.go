@@ -46,7 +46,7 @@ func (s *Server) mcpHandler() http.Handler {
 			return
 		}
 		t, g, ok := s.accessTokenInfo(tok)
-		if !ok || g.resource != s.MCPURL() {
+		if !ok || !s.namesMCPServer(g.resource) {
 			s.challenge(w, http.StatusUnauthorized, "invalid_token")
 			return
 		}

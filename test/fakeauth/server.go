@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -110,6 +111,17 @@ type Options struct {
 	// ResourceOptional accepts authorization and token requests without an
 	// RFC 8707 resource parameter (a wrong one is still rejected).
 	ResourceOptional bool
+	// ResourceAliases are further RFC 8707 resource values that name the MCP
+	// server, like Entra ID's api://<application-id>: authorization and
+	// token requests may name one, the grant is bound to the value named,
+	// and the MCP endpoint accepts its access tokens.
+	ResourceAliases []string
+	// RejectResourceOnAuthorize refuses every authorization request that
+	// carries a resource parameter (invalid_target), as Entra ID does since
+	// March 2026 when the scope names a resource (AADSTS9010010). Requests
+	// without one are bound to the MCP server, and token requests may then
+	// omit it too.
+	RejectResourceOnAuthorize bool
 
 	// Scopes are the resource's scopes: PRM scopes_supported (with StepUpScope),
 	// the 401 challenge scope, and what an authorization without scope gets.
@@ -163,6 +175,8 @@ type Server struct {
 	fault    Fault
 	remain   map[Endpoint]int // Times budget left per endpoint fault
 	counters Counters
+	// lastAuthorize is the parameters of the last authorization request.
+	lastAuthorize url.Values
 }
 
 // New starts a Server on ephemeral 127.0.0.1 ports. It panics if it cannot

@@ -92,7 +92,7 @@ func (s *Server) exchangeCode(c *client, r *http.Request) (Tokens, *oauthErr) {
 // grant's (RFC 8707 §2.2).
 func (s *Server) checkTokenResource(values []string, want string) *oauthErr {
 	switch {
-	case len(values) == 0 && s.opts.ResourceOptional:
+	case len(values) == 0 && (s.opts.ResourceOptional || s.opts.RejectResourceOnAuthorize):
 		return nil
 	case len(values) == 0:
 		return badRequest("invalid_request", "resource parameter is required (RFC 8707)")

@@ -102,7 +102,7 @@ func TestConnectAndRefreshAgainstOIDCProvider(t *testing.T) {
 	// Two refreshes: each rotates, and the rotated token is the one that works.
 	first := tok.RefreshToken
 	for i := 1; i <= 2; i++ {
-		next, err := oauth.Refresh(ctx, hc, cfg, tok.RefreshToken, true)
+		next, err := oauth.Refresh(ctx, hc, cfg, tok.RefreshToken, cfg.Resource)
 		if err != nil {
 			t.Fatalf("refresh %d: %v", i, err)
 		}
@@ -114,12 +114,12 @@ func TestConnectAndRefreshAgainstOIDCProvider(t *testing.T) {
 	}
 
 	// Replaying a rotated refresh token revokes the grant (reuse detection).
-	_, err = oauth.Refresh(ctx, hc, cfg, first, true)
+	_, err = oauth.Refresh(ctx, hc, cfg, first, cfg.Resource)
 	var te *oauth.TokenError
 	if !errors.As(err, &te) || !te.IsInvalidGrant() {
 		t.Fatalf("replayed refresh token: %v, want invalid_grant", err)
 	}
-	if _, err := oauth.Refresh(ctx, hc, cfg, tok.RefreshToken, true); !errors.As(err, &te) || !te.IsInvalidGrant() {
+	if _, err := oauth.Refresh(ctx, hc, cfg, tok.RefreshToken, cfg.Resource); !errors.As(err, &te) || !te.IsInvalidGrant() {
 		t.Fatalf("refresh after a replay: %v, want invalid_grant (the grant is revoked)", err)
 	}
 }

@@ -184,7 +184,7 @@ func (a *authorizer) reauthorize(ctx context.Context, sent string, challenge map
 // refresh is the refresher's path: oauth.Refresh with the stored refresh
 // token, keeping it when the server does not rotate it.
 func (a *authorizer) refresh(ctx context.Context) error {
-	t, err := oauth.Refresh(ctx, a.http, a.flow, a.tok.RefreshToken, true)
+	t, err := oauth.Refresh(ctx, a.http, a.flow, a.tok.RefreshToken, a.flow.Resource)
 	if err != nil {
 		log.Printf("refresh failed, authorizing again: %v", err)
 		return err
