@@ -64,7 +64,7 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.userHeader, "user-header", "",
 		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User, which the proxy must set on every route, the callback included. It wins over a ticket; a ticket naming someone else is refused. Only safe when nothing but the authenticating proxy can reach --listen.")
 	fs.StringVar(&o.ticketKeyFile, "ticket-key-file", "",
-		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with. A ticket in a connect link is accepted once (remembered in the ConfigMap "+callback.UsedOnceConfigMap+").")
+		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with. A ticket in a connect link is accepted once (remembered in the ConfigMaps "+callback.UsedOnceConfigMapPrefix+"*).")
 	fs.StringVar(&o.cookieKeyFile, "cookie-key-file", "",
 		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
 	fs.StringVar(&o.returnOrigins, "allowed-return-origins", "",

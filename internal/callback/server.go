@@ -53,7 +53,7 @@ type Options struct {
 	// HTTPClient is oauth.NewHTTPClient's egress-guarded client.
 	HTTPClient *http.Client
 	// Client reads MCPServers and Secrets, writes token Secrets and the
-	// UsedOnceConfigMap.
+	// UsedOnceConfigMaps.
 	Client client.Client
 	// Gatherer serves /metrics; nil disables the route.
 	Gatherer prometheus.Gatherer

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,21 +192,40 @@ func TestUsedOnce(t *testing.T) {
 		t.Errorf("%d concurrent claims of one value succeeded, want 1", won.Load())
 	}
 
+	all := &corev1.ConfigMapList{}
+	if err := cl.List(ctx, all, client.InNamespace("chat")); err != nil {
+		t.Fatal(err)
+	}
+	for _, cm := range all.Items {
+		if !slices.Contains(UsedOnceConfigMaps(), cm.Name) {
+			t.Errorf("claims wrote ConfigMap %s, which the Role does not name", cm.Name)
+		}
+		for k, v := range cm.Data {
+			if strings.Contains(k+v, "jti-1") || strings.Contains(k+v, "raced") {
+				t.Errorf("entry %s=%s holds the value", k, v)
+			}
+		}
+	}
+
+	// Expired entries go when their ConfigMap is next written: claim a
+	// value that lands in "raced"'s ConfigMap.
+	_, shard := usedKey(usedTicket, "raced")
+	inShard := func(prefix string) string {
+		for i := 0; ; i++ {
+			if _, s := usedKey(usedTicket, prefix+strconv.Itoa(i)); s == shard {
+				return prefix + strconv.Itoa(i)
+			}
+		}
+	}
 	cm := &corev1.ConfigMap{}
 	get := func() {
 		t.Helper()
-		if err := cl.Get(ctx, client.ObjectKey{Namespace: "chat", Name: UsedOnceConfigMap}, cm); err != nil {
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: "chat", Name: shard}, cm); err != nil {
 			t.Fatal(err)
 		}
 	}
-	get()
-	for k, v := range cm.Data {
-		if strings.Contains(k+v, "jti-1") || strings.Contains(k+v, "raced") {
-			t.Errorf("entry %s=%s holds the value", k, v)
-		}
-	}
 	now = now.Add(2 * time.Minute) // every entry so far expired
-	claim(a, usedTicket, "later", now.Add(time.Minute))
+	claim(a, usedTicket, inShard("later"), now.Add(time.Minute))
 	get()
 	if len(cm.Data) != 1 {
 		t.Errorf("%d entries after expiry, want only the new one", len(cm.Data))
@@ -217,7 +237,7 @@ func TestUsedOnce(t *testing.T) {
 	if err := cl.Update(ctx, cm); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.claim(ctx, usedTicket, "one too many", now.Add(time.Minute)); !errors.Is(err, errUsedOnceFull) {
+	if _, err := a.claim(ctx, usedTicket, inShard("one too many"), now.Add(time.Minute)); !errors.Is(err, errUsedOnceFull) {
 		t.Errorf("a full memory answered %v", err)
 	}
 
@@ -225,7 +245,7 @@ func TestUsedOnce(t *testing.T) {
 	if err := cl.Update(ctx, cm); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.claim(ctx, usedTicket, "not ours", now.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "not managed by mcp-operator") {
+	if _, err := a.claim(ctx, usedTicket, inShard("not ours"), now.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "not managed by mcp-operator") {
 		t.Errorf("a ConfigMap that is not ours answered %v", err)
 	}
 }
@@ -276,15 +296,16 @@ func TestConnectionsUseTheCodecsUsableRule(t *testing.T) {
 	}
 }
 
-// TestRoleNamesTheUsedOnceConfigMap: the shipped Role grants get and update
-// on exactly the ConfigMap the server writes.
-func TestRoleNamesTheUsedOnceConfigMap(t *testing.T) {
+// TestRoleNamesTheUsedOnceConfigMaps: the shipped Role grants get and
+// update on exactly the ConfigMaps the server writes.
+func TestRoleNamesTheUsedOnceConfigMaps(t *testing.T) {
 	role, err := os.ReadFile("../../config/callback/role.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "  resources: [configmaps]\n  resourceNames: [" + UsedOnceConfigMap + "]\n  verbs: [get, update]\n"
+	names := strings.Join(UsedOnceConfigMaps(), ", ")
+	want := "  resources: [configmaps]\n  resourceNames: [" + names + "]\n  verbs: [get, update]\n"
 	if !strings.Contains(string(role), want) {
-		t.Errorf("config/callback/role.yaml does not grant get and update on ConfigMap %s", UsedOnceConfigMap)
+		t.Errorf("config/callback/role.yaml does not grant get and update on ConfigMaps %s", names)
 	}
 }

@@ -20,20 +20,38 @@ import (
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 )
 
-// UsedOnceConfigMap is the ConfigMap, in the served namespace, that
-// remembers single-use values for every replica. config/callback/role.yaml
-// grants get and update on this name only.
-const UsedOnceConfigMap = "mcp-callback-used-once"
+// UsedOnceConfigMapPrefix names the ConfigMaps, in the served namespace,
+// that remember single-use values for every replica: the prefix and one hex
+// digit (UsedOnceConfigMaps). config/callback/role.yaml grants get and
+// update on these names only.
+const UsedOnceConfigMapPrefix = "mcp-callback-used-once-"
 
-// maxUsedOnce bounds the ConfigMap (about 50 bytes an entry, well under the
-// 1 MiB an object may hold). Entries live at most about ten minutes (a
-// ticket's or a flow's lifetime), so this is room for more than ten
-// sign-ins a second, each using two; past it, claims are refused rather
-// than anything forgotten.
-const maxUsedOnce = 10000
+// usedOnceShards is how many ConfigMaps the values are spread over, by the
+// first hex digit of their hash. A claim is a read and an update of one
+// object, and concurrent claims of one object conflict and retry: with a
+// single ConfigMap, 50 users signing in at once had a third of their
+// connects refused when the retries ran out.
+const usedOnceShards = 16
 
-// claimBackoff retries a claim that lost a race with another replica.
-var claimBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5}
+// UsedOnceConfigMaps lists the names of the single-use ConfigMaps.
+func UsedOnceConfigMaps() []string {
+	names := make([]string, usedOnceShards)
+	for i := range names {
+		names[i] = UsedOnceConfigMapPrefix + strconv.FormatInt(int64(i), 16)
+	}
+	return names
+}
+
+// maxUsedOnce bounds each ConfigMap (about 50 bytes an entry, small next to
+// the 1 MiB an object may hold, and small to rewrite on each claim).
+// Entries live at most about ten minutes (a ticket's or a flow's lifetime),
+// so the 16,000 in all are room for more than ten sign-ins a second, each
+// using two; past it, claims are refused rather than anything forgotten.
+const maxUsedOnce = 1000
+
+// claimBackoff retries a claim that lost a race with another claim of the
+// same ConfigMap (about 3 s in all before giving up).
+var claimBackoff = wait.Backoff{Steps: 16, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 500 * time.Millisecond}
 
 var errUsedOnceFull = errors.New("too many sign-ins in the last minutes; try again shortly")
 
@@ -43,11 +61,11 @@ const (
 	usedState  = "state"  // the state of a callback that got as far as the code exchange
 )
 
-// usedOnce remembers single-use values until they expire, in one ConfigMap
-// shared by every replica. A claim reads the ConfigMap and updates it with
-// the read's resourceVersion, so of two replicas claiming the same value
-// at once exactly one update succeeds; the other re-reads and finds the
-// value taken. Entries are hashes: no ticket, jti or state is stored.
+// usedOnce remembers single-use values until they expire, in ConfigMaps
+// shared by every replica. A claim reads the value's ConfigMap and updates
+// it with the read's resourceVersion, so of two replicas claiming the same
+// value at once exactly one update succeeds; the other re-reads and finds
+// the value taken. Entries are hashes: no ticket, jti or state is stored.
 type usedOnce struct {
 	client    client.Client
 	namespace string
@@ -57,15 +75,15 @@ type usedOnce struct {
 // claim marks value (of kind) as used until expiry and reports whether it
 // was unused. An error means nothing is known: the caller refuses.
 func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Time) (bool, error) {
-	key := usedKey(kind, value)
+	key, name := usedKey(kind, value)
 	until := strconv.FormatInt(expiry.Unix(), 10)
 	fresh := false
 	err := retry.OnError(claimBackoff, lostRace, func() error {
 		cm := &corev1.ConfigMap{}
-		err := u.client.Get(ctx, client.ObjectKey{Namespace: u.namespace, Name: UsedOnceConfigMap}, cm)
+		err := u.client.Get(ctx, client.ObjectKey{Namespace: u.namespace, Name: name}, cm)
 		if apierrors.IsNotFound(err) {
 			cm = &corev1.ConfigMap{
-				ObjectMeta: metav1.ObjectMeta{Namespace: u.namespace, Name: UsedOnceConfigMap,
+				ObjectMeta: metav1.ObjectMeta{Namespace: u.namespace, Name: name,
 					Labels: map[string]string{mcpv1.LabelManagedBy: mcpv1.ManagedByValue}},
 				Data: map[string]string{key: until},
 			}
@@ -104,29 +122,32 @@ func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Ti
 		return nil
 	})
 	if err != nil && !errors.Is(err, errUsedOnceFull) {
-		err = fmt.Errorf("remembering a single-use value in ConfigMap %s/%s: %w", u.namespace, UsedOnceConfigMap, err)
+		err = fmt.Errorf("remembering a single-use value in ConfigMap %s/%s: %w", u.namespace, name, err)
 	}
 	return fresh, err
 }
 
 // spent reports whether value (of kind) was claimed, without claiming it.
 func (u *usedOnce) spent(ctx context.Context, kind, value string) (bool, error) {
+	key, name := usedKey(kind, value)
 	cm := &corev1.ConfigMap{}
-	err := u.client.Get(ctx, client.ObjectKey{Namespace: u.namespace, Name: UsedOnceConfigMap}, cm)
+	err := u.client.Get(ctx, client.ObjectKey{Namespace: u.namespace, Name: name}, cm)
 	switch {
 	case apierrors.IsNotFound(err):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("reading ConfigMap %s/%s: %w", u.namespace, UsedOnceConfigMap, err)
+		return false, fmt.Errorf("reading ConfigMap %s/%s: %w", u.namespace, name, err)
 	}
-	_, used := cm.Data[usedKey(kind, value)]
+	_, used := cm.Data[key]
 	return used, nil
 }
 
-// usedKey is value's entry: its kind and a hash (128 bits of SHA-256).
-func usedKey(kind, value string) string {
+// usedKey is value's entry, its kind and a hash (128 bits of SHA-256), and
+// the name of the ConfigMap that holds it, chosen by the hash's first digit.
+func usedKey(kind, value string) (key, configMap string) {
 	sum := sha256.Sum256([]byte(value))
-	return kind + "." + hex.EncodeToString(sum[:16])
+	digest := hex.EncodeToString(sum[:16])
+	return kind + "." + digest, UsedOnceConfigMapPrefix + digest[:1]
 }
 
 // usedOnceFailed is the failure for a claim that could not be made: a
