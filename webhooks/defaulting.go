@@ -34,7 +34,7 @@ func defaultAuth(a *mcpv1.Auth) {
 		a.Type = mcpv1.DefaultAuthType
 	}
 	if o := a.OAuth2; o != nil {
-		trimAll(&o.ClientID, &o.AuthorizationURL, &o.TokenURL)
+		trimAll(&o.ClientID, &o.AuthorizationURL, &o.TokenURL, &o.Issuer)
 		trimSecretKeySelector(o.ClientSecretRef)
 		// Scopes are trimmed but not deduplicated or dropped: a duplicate or
 		// empty scope is reported, since scope order and content matter.

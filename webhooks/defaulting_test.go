@@ -44,6 +44,7 @@ func TestDefaultTrimsAndCleans(t *testing.T) {
 		"oauth2.clientID":  {sp.Auth.OAuth2.ClientID, "client-1"},
 		"authorizationURL": {sp.Auth.OAuth2.AuthorizationURL, "https://as.example.com/authorize"},
 		"tokenURL":         {sp.Auth.OAuth2.TokenURL, "https://as.example.com/token"},
+		"issuer":           {sp.Auth.OAuth2.Issuer, "https://as.example.com"},
 		"scopes":           {sp.Auth.OAuth2.Scopes, []string{"openid", "profile"}},
 		"clientSecretRef":  {*sp.Auth.OAuth2.ClientSecretRef, mcpv1.SecretKeySelector{Name: "oauth", Key: "secret"}},
 	}
@@ -102,6 +103,7 @@ func messyServer() *mcpv1.MCPServer {
 				ClientID:         " client-1 ",
 				AuthorizationURL: " https://as.example.com/authorize",
 				TokenURL:         "https://as.example.com/token ",
+				Issuer:           "\thttps://as.example.com ",
 				ClientSecretRef:  &mcpv1.SecretKeySelector{Name: " oauth", Key: "secret "},
 				Scopes:           []string{" openid", "profile "},
 			}},

@@ -28,6 +28,9 @@ func validateAuth(a *mcpv1.Auth, path *field.Path) field.ErrorList {
 		if o.TokenURL != "" {
 			errs = append(errs, validateEndpointURL(o.TokenURL, p.Child("tokenURL"))...)
 		}
+		if o.Issuer != "" {
+			errs = append(errs, validateEndpointURL(o.Issuer, p.Child("issuer"))...)
+		}
 		errs = append(errs, validateScopes(o.Scopes, p.Child("scopes"))...)
 		if o.ClientSecretRef != nil {
 			errs = append(errs, validateSecretKeySelector(*o.ClientSecretRef, p.Child("clientSecretRef"))...)

@@ -109,6 +109,8 @@ var _ = Describe("The validating webhook", func() {
 			field: "spec.auth.oauth2.tokenURL", says: noUserInfo}),
 		Entry("tokenURL with a fragment", invalidCase{mutate: preRegistered(func(o *mcpv1.OAuth2Auth) { o.TokenURL = "https://as.example.com/token#x" }),
 			field: "spec.auth.oauth2.tokenURL", says: noFragment}),
+		Entry("issuer with user info", invalidCase{mutate: preRegistered(func(o *mcpv1.OAuth2Auth) { o.Issuer = "https://client:pw@as.example.com" }),
+			field: "spec.auth.oauth2.issuer", says: noUserInfo}),
 		Entry("plain http tokenURL to a private address", invalidCase{mutate: preRegistered(func(o *mcpv1.OAuth2Auth) { o.TokenURL = "http://192.168.1.5/token" }),
 			field: "spec.auth.oauth2.tokenURL", says: useHTTPS}),
 		// scopes

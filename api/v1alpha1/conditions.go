@@ -41,10 +41,13 @@ const (
 	ReasonRegistrationUnsupported = "RegistrationUnsupported"
 	ReasonRegistrationFailed      = "RegistrationFailed"
 	ReasonIssuerMismatch          = "IssuerMismatch"
-	ReasonResourceMismatch        = "ResourceMismatch"
-	ReasonPKCEUnsupported         = "PKCEUnsupported"
-	ReasonURLBlocked              = "URLBlocked"
-	ReasonCallbackURLMissing      = "CallbackURLMissing"
+	// ReasonIssuerNotListed: spec.auth.oauth2.issuer is not among the
+	// authorization servers the protected resource metadata lists.
+	ReasonIssuerNotListed    = "IssuerNotListed"
+	ReasonResourceMismatch   = "ResourceMismatch"
+	ReasonPKCEUnsupported    = "PKCEUnsupported"
+	ReasonURLBlocked         = "URLBlocked"
+	ReasonCallbackURLMissing = "CallbackURLMissing"
 	// ReasonCallbackURLInvalid: --callback-url yields an unusable redirect URI.
 	ReasonCallbackURLInvalid = "CallbackURLInvalid"
 	// ReasonClientSecretConflict: <name>-oauth2-client exists but is not ours.

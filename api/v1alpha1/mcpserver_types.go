@@ -212,6 +212,22 @@ type OAuth2Auth struct {
 	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHostname()) > 0)",message="tokenURL must be an absolute http or https URL with a host"
 	TokenURL string `json:"tokenURL,omitempty"`
 
+	// issuer names the authorization server by its issuer identifier (RFC
+	// 8414). With a pre-registered client it is the issuer the client is
+	// registered with: the server's protected resource metadata must list
+	// it (else AuthConfigured is False with reason IssuerNotListed), and
+	// sign-in responses that carry an iss parameter must carry it (RFC
+	// 9207). With automatic registration it picks, of several authorization
+	// servers the metadata lists, the one to register with. Unset: the
+	// first one listed, the choice of most MCP clients (RFC 9728 gives the
+	// list no order). For a server without protected resource metadata, the
+	// authorization server's metadata is read from this issuer instead of
+	// from the server's origin.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https'] && size(url(self).getHostname()) > 0 && !self.contains('?') && !self.contains('#')",message="issuer must be an absolute http or https URL with a host and no query or fragment (an RFC 8414 issuer identifier)"
+	Issuer string `json:"issuer,omitempty"`
+
 	// scopes to request. Empty: the scopes the server asks for in its 401
 	// challenge, else the scopes its protected resource metadata lists.
 	// +optional

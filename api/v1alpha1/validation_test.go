@@ -96,6 +96,12 @@ var _ = Describe("MCPServer validation", func() {
 			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
 				ClientID: "abc", AuthorizationURL: "https:///authorize", TokenURL: "https://as.example/token"}}
 		}, "spec.auth.oauth2.authorizationURL", "with a host"),
+		Entry("OAuth2 issuer with a query", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{Issuer: "https://as.example/?tenant=x"}}
+		}, "spec.auth.oauth2.issuer", "no query or fragment"),
+		Entry("OAuth2 relative issuer", func(s *mcpv1.MCPServer) {
+			s.Spec.Auth = mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{Issuer: "/tenant"}}
+		}, "spec.auth.oauth2.issuer", "RFC 8414 issuer identifier"),
 		Entry("iconURL without a host", func(s *mcpv1.MCPServer) { s.Spec.IconURL = "https:///i.png" },
 			"spec.iconURL", "with a host"),
 		Entry("too many OAuth2 scopes", func(s *mcpv1.MCPServer) {

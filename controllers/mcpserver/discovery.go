@@ -73,7 +73,7 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 				Message: fmt.Sprintf("%s failed recently; the operator tries it again in %s", redact.URL(h), wait.Round(time.Second))}
 		}
 	}
-	d, err := r.discoverer.Discover(ctx, r.HTTPClient, server.Spec.URL)
+	d, err := r.discoverer.DiscoverPinned(ctx, r.HTTPClient, server.Spec.URL, server.Spec.Auth.OAuth2.Issuer)
 	r.observeDiscovery(server.Spec.URL, err, run.now)
 	if err == nil {
 		err = believable(run, d)
@@ -84,8 +84,8 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 	}
 	log := ctrl.LoggerFrom(ctx)
 	switch {
-	case isStatic(server) && refusesPKCE(server, err):
-		return err
+	case isStatic(server) && (refusesPKCE(server, err) || oauth.ReasonOf(err) == oauth.ReasonIssuerNotListed):
+		return err // the pre-registered client cannot work: say so
 	case isStatic(server):
 		log.V(1).Info("Discovery failed; the pre-registered client is used with the endpoints from spec",
 			"reason", oauth.ReasonOf(err), "error", redact.Error(err))

@@ -100,6 +100,61 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(flow.Client.ClientSecret).To(Equal(static.Secret))
 	})
 
+	It("registers with the authorization server spec.auth.oauth2.issuer picks of those the metadata lists, the first by default", func() {
+		first := newFake(fakeauth.Options{})
+		fake := newFake(fakeauth.Options{OtherAuthorizationServers: []string{first.IssuerURL()}})
+
+		byDefault := createOAuth2Server(ns, "first-listed", fake.MCPURL())
+		pinned := newOAuth2Server(ns, "pinned", fake.MCPURL())
+		pinned.Spec.Auth.OAuth2.Issuer = fake.IssuerURL()
+		Expect(k8sClient.Create(ctx, pinned)).To(Succeed())
+		unlisted := newOAuth2Server(ns, "unlisted", fake.MCPURL())
+		unlisted.Spec.Auth.OAuth2.Issuer = "http://127.0.0.1:1/not-listed"
+		Expect(k8sClient.Create(ctx, unlisted)).To(Succeed())
+
+		waitReady(byDefault)
+		Expect(byDefault.Status.OAuth2.Issuer).To(Equal(first.IssuerURL()))
+		waitReady(pinned)
+		Expect(pinned.Status.OAuth2.Issuer).To(Equal(fake.IssuerURL()))
+		Expect(pinned.Status.OAuth2.TokenEndpoint).To(Equal(fake.Endpoints().Token))
+		Expect(first.RegisteredClientCount()).To(Equal(1))
+		Expect(fake.RegisteredClientCount()).To(Equal(1))
+
+		key := client.ObjectKeyFromObject(unlisted)
+		Eventually(get(key)).Should(haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonIssuerNotListed))
+		Expect(get(key)(Default)).To(haveCondition(mcpv1.ConditionStalled, metav1.ConditionTrue, mcpv1.ReasonIssuerNotListed))
+		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(
+			And(ContainSubstring("spec.auth.oauth2.issuer"), ContainSubstring(first.IssuerURL()), ContainSubstring(fake.IssuerURL())))
+	})
+
+	It("keys a pre-registered client by the issuer it names: used when listed, a condition when not", func() {
+		other := newFake(fakeauth.Options{})
+		fake := newFake(fakeauth.Options{DisableDCR: true, OtherAuthorizationServers: []string{other.IssuerURL()}})
+		ep := fake.Endpoints()
+		static := func(name, issuer string) *mcpv1.MCPServer {
+			c := fake.AddClient(fakeauth.Client{RedirectURIs: []string{mcpauth.RedirectURI(testConfig().CallbackURL, ns, name)}})
+			s := newOAuth2Server(ns, name, fake.MCPURL())
+			s.Spec.Auth.OAuth2 = &mcpv1.OAuth2Auth{ClientID: c.ID, AuthorizationURL: ep.Authorization, TokenURL: ep.Token, Issuer: issuer}
+			Expect(k8sClient.Create(ctx, s)).To(Succeed())
+			return s
+		}
+		listed := static("listed", fake.IssuerURL())
+		notListed := static("not-listed", "http://127.0.0.1:1/elsewhere")
+
+		// Without the issuer, the first listed authorization server (other)
+		// would be the discovered one, and its endpoints are not in spec:
+		// the issuer would be unknown and RFC 9207 not enforced.
+		waitReady(listed)
+		Expect(listed.Status.OAuth2.Issuer).To(Equal(fake.IssuerURL()))
+		flow, err := serverconfig.Load(ctx, k8sClient, listed)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(flow.Endpoint.Issuer).To(Equal(fake.IssuerURL()))
+		Expect(flow.Client.Issuer).To(Equal(fake.IssuerURL()))
+
+		Eventually(get(client.ObjectKeyFromObject(notListed))).Should(
+			haveCondition(mcpv1.ConditionAuthConfigured, metav1.ConditionFalse, mcpv1.ReasonIssuerNotListed))
+	})
+
 	It("holds a pre-registered client's authorization server to PKCE S256 like a discovered one", func() {
 		fake := newFake(fakeauth.Options{DisableDCR: true})
 		fake.SetFault(fakeauth.Fault{NoPKCE: true})

@@ -214,11 +214,15 @@ func (r *Reconciler) ensureStaticClient(ctx context.Context, run *oauth2Run) err
 	return nil
 }
 
-// staticIssuer is the issuer of a pre-registered client: the discovered
-// authorization server's when its endpoints are the ones in spec, else
-// unknown ("": the RFC 9207 iss parameter is then not enforced).
+// staticIssuer is the issuer of a pre-registered client: the one in spec;
+// else the discovered authorization server's when its endpoints are the
+// ones in spec; else unknown ("": the RFC 9207 iss parameter is then not
+// enforced).
 func staticIssuer(run *oauth2Run) string {
 	o := run.server.Spec.Auth.OAuth2
+	if o.Issuer != "" {
+		return o.Issuer
+	}
 	if d := run.discovery; d != nil {
 		if d.AuthServer.TokenEndpoint == o.TokenURL || d.AuthServer.AuthorizationEndpoint == o.AuthorizationURL {
 			return d.AuthServer.Issuer

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/mcp-operator/mcp-operator/internal/redact"
 )
@@ -21,8 +23,9 @@ type Discovery struct {
 	// ResourceScopes is the PRM scopes_supported.
 	ResourceScopes []string
 	AuthServer     AuthServerMetadata
-	// Legacy is set when the MCP 2025-03-26 fallback was used: no PRM, the
-	// server's origin is the authorization server. When that origin has no
+	// Legacy is set when no PRM was found: the MCP 2025-03-26 fallback,
+	// where the server's origin is the authorization server (or the pinned
+	// issuer, see DiscoverPinned). When that origin has no
 	// metadata either, the endpoints are the defaults /authorize, /token
 	// and /register and AuthServer.MetadataURL is empty; PKCE S256 is sent
 	// anyway.
@@ -38,7 +41,9 @@ type Discovery struct {
 //     {origin}/.well-known/oauth-protected-resource — the root only when the
 //     path form is absent (4xx);
 //  3. the PRM must list an authorization server and be for this resource;
-//  4. the first authorization server's metadata (see DiscoverAuthServer);
+//  4. the metadata (see DiscoverAuthServer) of the first authorization
+//     server it lists: RFC 9728 gives the list no order, and the first is
+//     what MCP clients generally use (DiscoverPinned picks another);
 //  5. no PRM at all: MCP 2025-03-26 back-compat (see Discovery.Legacy).
 //
 // Errors are *Error; Transient ones (network, 5xx, 429) are worth retrying.
@@ -51,7 +56,17 @@ func Discover(ctx context.Context, c *http.Client, serverURL string) (*Discovery
 // Discover is the package's Discover, with the authorization server's
 // metadata from d's cache when a discovery fetched it less than
 // d.MetadataTTL ago.
-func (d *Discoverer) Discover(ctx context.Context, c *http.Client, serverURL string) (disc *Discovery, err error) {
+func (d *Discoverer) Discover(ctx context.Context, c *http.Client, serverURL string) (*Discovery, error) {
+	return d.DiscoverPinned(ctx, c, serverURL, "")
+}
+
+// DiscoverPinned is Discover with the authorization server chosen by the
+// MCPServer's spec.auth.oauth2.issuer: the protected resource metadata
+// must list it (else an IssuerNotListed error, which a person must fix),
+// and a server without that metadata has its authorization server's
+// metadata read from issuer rather than from the server's origin. An empty
+// issuer is Discover.
+func (d *Discoverer) DiscoverPinned(ctx context.Context, c *http.Client, serverURL, issuer string) (disc *Discovery, err error) {
 	defer func() { recordDiscovery(err) }()
 	c = clientOrDefault(c)
 	server, err := parseServerURL(c, serverURL)
@@ -62,7 +77,7 @@ func (d *Discoverer) Discover(ctx context.Context, c *http.Client, serverURL str
 	if err != nil {
 		return nil, err
 	}
-	return d.discoverFrom(ctx, c, server, serverURL, challenge)
+	return d.discoverFrom(ctx, c, server, serverURL, issuer, challenge)
 }
 
 // parseServerURL checks that serverURL is an absolute http(s) URL the
@@ -80,8 +95,9 @@ func parseServerURL(c *http.Client, serverURL string) (*url.URL, error) {
 }
 
 // discoverFrom is discovery after the probe: challenge holds the Bearer
-// challenge parameters of a 401 (nil when there was none).
-func (d *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL string, challenge map[string]string) (*Discovery, error) {
+// challenge parameters of a 401 (nil when there was none), pinned the
+// issuer to choose ("" for the first listed).
+func (d *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *url.URL, serverURL, pinned string, challenge map[string]string) (*Discovery, error) {
 	disc := &Discovery{ChallengeScopes: ParseScope(challenge["scope"])}
 
 	type candidate struct {
@@ -111,7 +127,11 @@ func (d *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *u
 		if status == fetchAbsent {
 			continue
 		}
-		md, err := d.authServer(ctx, c, prm.AuthorizationServers[0])
+		issuer, err := chooseAuthServer(prm.AuthorizationServers, pinned, cand.url)
+		if err != nil {
+			return nil, err
+		}
+		md, err := d.authServer(ctx, c, issuer)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +147,44 @@ func (d *Discoverer) discoverFrom(ctx context.Context, c *http.Client, server *u
 			Message: fmt.Sprintf("the 401 challenge of %s names resource_metadata %s, which serves no metadata document; fix the server or set spec.auth.oauth2 manually",
 				redact.URL(serverURL), safe)}
 	}
+	if pinned != "" {
+		return pinnedWithoutPRM(ctx, d, c, serverURL, pinned, disc)
+	}
 	return legacy(ctx, c, server, serverURL, disc)
+}
+
+// chooseAuthServer is the authorization server to use of those the
+// protected resource metadata at prmURL lists: pinned, which must be
+// listed, or else the first.
+func chooseAuthServer(listed []string, pinned, prmURL string) (string, error) {
+	if pinned == "" {
+		return listed[0], nil
+	}
+	// RFC 8414 §2: issuer identifiers compare as strings.
+	if slices.Contains(listed, pinned) {
+		return pinned, nil
+	}
+	safe := make([]string, len(listed))
+	for i, l := range listed {
+		safe[i] = redact.Line(redact.URL(l), maxQuoted)
+	}
+	return "", &Error{Reason: ReasonIssuerNotListed, URL: redact.URL(prmURL),
+		Message: fmt.Sprintf("spec.auth.oauth2.issuer %s is not among the authorization servers the protected resource metadata at %s lists (%s); "+
+			"set spec.auth.oauth2.issuer to one of them, or remove it to use the first",
+			redact.URL(pinned), redact.URL(prmURL), strings.Join(safe, ", "))}
+}
+
+// pinnedWithoutPRM is discovery for a server without protected resource
+// metadata whose MCPServer names its authorization server: that issuer's
+// metadata, which must exist, instead of the MCP 2025-03-26 guess from the
+// server's origin.
+func pinnedWithoutPRM(ctx context.Context, d *Discoverer, c *http.Client, serverURL, issuer string, disc *Discovery) (*Discovery, error) {
+	md, err := d.authServer(ctx, c, issuer)
+	if err != nil {
+		return nil, err
+	}
+	disc.Legacy, disc.Resource, disc.AuthServer = true, serverURL, *md
+	return disc, nil
 }
 
 // probe sends the unauthenticated initialize request and returns the Bearer

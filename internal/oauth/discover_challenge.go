@@ -18,5 +18,5 @@ func DiscoverFromChallenge(ctx context.Context, c *http.Client, serverURL string
 	if err != nil {
 		return nil, err
 	}
-	return (*Discoverer)(nil).discoverFrom(ctx, c, server, serverURL, challenge)
+	return (*Discoverer)(nil).discoverFrom(ctx, c, server, serverURL, "", challenge)
 }

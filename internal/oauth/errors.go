@@ -15,6 +15,7 @@ type Reason string
 const (
 	ReasonDiscoveryFailed         Reason = "DiscoveryFailed"
 	ReasonIssuerMismatch          Reason = "IssuerMismatch"
+	ReasonIssuerNotListed         Reason = "IssuerNotListed"
 	ReasonResourceMismatch        Reason = "ResourceMismatch"
 	ReasonPKCEUnsupported         Reason = "PKCEUnsupported"
 	ReasonRegistrationUnsupported Reason = "RegistrationUnsupported"

@@ -3,6 +3,7 @@ package fakeauth
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 const (
@@ -78,7 +79,7 @@ func (s *Server) handlePRM(w http.ResponseWriter, r *http.Request) {
 	f := s.currentFault()
 	doc := map[string]any{
 		"resource":                 s.MCPURL(),
-		"authorization_servers":    []string{s.issuer},
+		"authorization_servers":    append(slices.Clone(s.opts.OtherAuthorizationServers), s.issuer),
 		"bearer_methods_supported": []string{"header"},
 		"resource_name":            "fakeauth MCP server",
 	}

@@ -123,6 +123,11 @@ type Options struct {
 	// omit it too.
 	RejectResourceOnAuthorize bool
 
+	// OtherAuthorizationServers are issuers the PRM lists before this
+	// server's own in authorization_servers, as a resource accepting
+	// tokens of several authorization servers does.
+	OtherAuthorizationServers []string
+
 	// Scopes are the resource's scopes: PRM scopes_supported (with StepUpScope),
 	// the 401 challenge scope, and what an authorization without scope gets.
 	// nil means {"mcp:read", "mcp:tools"}; an empty non-nil slice means none.
