@@ -100,6 +100,16 @@ var _ = Describe("OAuth2 auto-configuration", func() {
 		Expect(flow.Client.ClientSecret).To(Equal(static.Secret))
 	})
 
+	It("reaches Ready against a server that speaks only MCP 2026-07-28 (refusing a 2025-11-25 initialize with 400)", func() {
+		fake := newFake(fakeauth.Options{ModernOnly: true})
+		server := createOAuth2Server(ns, "modern-only", fake.MCPURL())
+		waitReady(server)
+		reachable := condition(server, mcpv1.ConditionReachable)
+		Expect(reachable.Reason).To(Equal(mcpv1.ReasonAuthorizationRequired))
+		Expect(reachable.Message).To(ContainSubstring("MCP 2026-07-28"))
+		Expect(fake.Counters().MCPLegacyRefused).To(BeZero(), "the modern probe is answered first; no legacy request is needed")
+	})
+
 	It("registers with the authorization server spec.auth.oauth2.issuer picks of those the metadata lists, the first by default", func() {
 		first := newFake(fakeauth.Options{})
 		fake := newFake(fakeauth.Options{OtherAuthorizationServers: []string{first.IssuerURL()}})

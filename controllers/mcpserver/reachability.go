@@ -103,20 +103,24 @@ func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, 
 	return truef(mcpv1.ReasonConnected, "Initialized an MCP session and listed %d tool(s)", tools.seen), nil
 }
 
-// challengeFinding judges an OAuth2 server's answer to an unauthenticated
-// initialize: a bearer challenge is the healthy answer of a server that
-// needs per-user authorization.
+// challengeFinding judges an OAuth2 server's answer to the unauthenticated
+// probe (oauth.Probe, of either MCP era): a bearer challenge is the healthy
+// answer of a server that needs per-user authorization.
 func challengeFinding(serverURL string, answer oauth.ProbeResult, err error) *finding {
 	switch {
 	case err != nil:
 		return unreachable(serverURL, err)
 	case answer.Bearer:
-		return truef(mcpv1.ReasonAuthorizationRequired, "The server answered with a bearer challenge: each user connects their own account")
+		return truef(mcpv1.ReasonAuthorizationRequired, "The server answered with a bearer challenge (MCP %s): each user connects their own account", answer.Era)
 	case answer.StatusCode < 300:
-		return truef(mcpv1.ReasonConnected, "The server answered without asking for authorization")
+		return truef(mcpv1.ReasonConnected, "The server answered without asking for authorization (MCP %s)", answer.Era)
+	case answer.ModernError != 0:
+		return falsef(mcpv1.ReasonUnreachable, "%s answered HTTP %d with MCP error %d to an unauthenticated MCP %s request: "+
+			"check spec.url and any proxy in front of the server that rewrites MCP headers",
+			redact.URL(serverURL), answer.StatusCode, answer.ModernError, answer.Era)
 	default:
-		return falsef(mcpv1.ReasonUnreachable, "%s answered HTTP %d to an MCP initialize request: check spec.url",
-			redact.URL(serverURL), answer.StatusCode)
+		return falsef(mcpv1.ReasonUnreachable, "%s answered HTTP %d to an unauthenticated MCP %s request: check spec.url",
+			redact.URL(serverURL), answer.StatusCode, answer.Era)
 	}
 }
 

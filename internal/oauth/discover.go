@@ -187,20 +187,12 @@ func pinnedWithoutPRM(ctx context.Context, d *Discoverer, c *http.Client, server
 	return disc, nil
 }
 
-// probe sends the unauthenticated initialize request and returns the Bearer
-// challenge parameters of a 401 (nil map otherwise). Some servers let
-// initialize through without a token and protect only the operations; when
-// initialize is not answered 401, a tools/list is sent as a second probe so
-// that the challenge (its scope and resource_metadata) is still seen. Any
-// other answer is not an error: discovery continues with the well-known URLs.
+// probe returns the Bearer challenge parameters of the server's answer to
+// the unauthenticated Probe (nil map if it was not a 401). Any other answer
+// is not an error: discovery continues with the well-known URLs.
 func probe(ctx context.Context, c *http.Client, serverURL string) (map[string]string, error) {
-	for _, body := range [][]byte{initializeBody, toolsListBody} {
-		p, err := send(ctx, c, serverURL, body)
-		if err != nil || p.StatusCode == http.StatusUnauthorized {
-			return p.Challenge, err
-		}
-	}
-	return nil, nil
+	p, err := Probe(ctx, c, serverURL)
+	return p.Challenge, err
 }
 
 // legacy implements the MCP 2025-03-26 fallback for servers without PRM: the

@@ -8,15 +8,16 @@ import (
 	"testing"
 )
 
-// mcpOpenInitialize makes /mcp let initialize through and answer every other
-// unauthenticated method 401 with challenge.
+// mcpOpenInitialize makes /mcp let each era's opening request (initialize,
+// server/discover) through and answer every other unauthenticated method
+// 401 with challenge.
 func (f *fake) mcpOpenInitialize(challenge string) {
 	f.handle("/mcp", func(w http.ResponseWriter, r *http.Request) {
 		var msg struct {
 			Method string `json:"method"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&msg)
-		if msg.Method == "initialize" {
+		if msg.Method == "initialize" || msg.Method == "server/discover" {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"jsonrpc":"2.0","id":1,"result":{}}`))
 			return
@@ -48,7 +49,7 @@ func TestDiscoverProbesAnOperationWhenInitializeIsOpen(t *testing.T) {
 		t.Errorf("DefaultScopes = %v, want [mcp:basic]", got)
 	}
 	if n := len(f.requestsTo("/mcp")); n != 2 {
-		t.Errorf("%d probes, want initialize then tools/list", n)
+		t.Errorf("%d probes, want server/discover then tools/list", n)
 	}
 }
 

@@ -162,8 +162,8 @@ func TestDiscoverProbeAndHeaders(t *testing.T) {
 	if probe[0].Header.Get("Authorization") != "" {
 		t.Error("probe must be unauthenticated")
 	}
-	if got := probe[0].Header.Get("MCP-Protocol-Version"); got != ProtocolVersion {
-		t.Errorf("probe MCP-Protocol-Version = %q, want %q", got, ProtocolVersion)
+	if got := probe[0].Header.Get("MCP-Protocol-Version"); got != ModernProtocolVersion {
+		t.Errorf("probe MCP-Protocol-Version = %q, want %q", got, ModernProtocolVersion)
 	}
 	for _, p := range []string{"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server"} {
 		r := f.requestsTo(p)

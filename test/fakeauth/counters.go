@@ -21,6 +21,7 @@ type Counters struct {
 	MCP                int // requests to the MCP endpoint
 	MCPUnauthorized    int // of which answered 401
 	MCPForbidden       int // of which answered 403 insufficient_scope
+	MCPLegacyRefused   int // of which refused as not MCP 2026-07-28 (ModernOnly)
 	ToolCalls          int // tools/call handled by the MCP server
 	ReuseDetected      int // replayed rotated refresh tokens (grant revoked)
 	CodeReplayed       int // authorization codes redeemed twice (grant revoked)

@@ -31,15 +31,26 @@ type echoArgs struct {
 // mcpHandler is the MCP endpoint: a go-sdk streamable HTTP server behind
 // bearer token checks that answer with RFC 6750 / RFC 9728 challenges.
 func (s *Server) mcpHandler() http.Handler {
-	srv := mcp.NewServer(&mcp.Implementation{Name: ServerName, Version: "1.0.0"}, nil)
+	var serverOpts *mcp.ServerOptions
+	var handlerOpts *mcp.StreamableHTTPOptions
+	if s.opts.ModernOnly {
+		// The SDK serves 2026-07-28 only statelessly (it has no sessions).
+		serverOpts = &mcp.ServerOptions{SupportedProtocolVersions: []string{modernVersion}}
+		handlerOpts = &mcp.StreamableHTTPOptions{Stateless: true}
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: ServerName, Version: "1.0.0"}, serverOpts)
 	mcp.AddTool(srv, &mcp.Tool{Name: ToolTest, Description: "A tool for tests; answers ok."}, s.testTool)
 	mcp.AddTool(srv, &mcp.Tool{Name: ToolEcho, Description: "Echoes the message back."}, s.echoTool)
 	mcp.AddTool(srv, &mcp.Tool{Name: ToolAdmin, Description: "Needs the step-up scope."}, s.adminTool)
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, handlerOpts)
 	// The SDK middleware attaches TokenInfo (user binding of sessions, tool
 	// access to scopes); the checks that shape the challenge are ours.
 	inner := auth.RequireBearerToken(s.verifyForSDK, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.ModernOnly && r.Header.Get("MCP-Protocol-Version") != modernVersion {
+			s.refuseLegacy(w, r)
+			return
+		}
 		tok, ok := bearerToken(r)
 		if !ok {
 			s.challenge(w, http.StatusUnauthorized, "")
@@ -55,6 +66,25 @@ func (s *Server) mcpHandler() http.Handler {
 			return
 		}
 		inner.ServeHTTP(w, r)
+	})
+}
+
+// modernVersion is the only MCP version a ModernOnly server speaks.
+const modernVersion = "2026-07-28"
+
+// refuseLegacy answers a request of another MCP version the way a 2026-07-28
+// server without legacy support does: 400 with UnsupportedProtocolVersion
+// naming the versions it supports.
+func (s *Server) refuseLegacy(w http.ResponseWriter, r *http.Request) {
+	s.bump(func(c *Counters) { c.MCPLegacyRefused++ })
+	writeJSON(w, http.StatusBadRequest, map[string]any{
+		"jsonrpc": "2.0",
+		"id":      nil,
+		"error": map[string]any{
+			"code":    mcp.CodeUnsupportedProtocolVersion,
+			"message": "Unsupported protocol version",
+			"data":    map[string]any{"supported": []string{modernVersion}, "requested": r.Header.Get("MCP-Protocol-Version")},
+		},
 	})
 }
 

@@ -152,3 +152,29 @@ func TestSDKClientEndToEnd(t *testing.T) {
 		t.Errorf("counters %+v", cn)
 	}
 }
+
+// A ModernOnly server refuses a 2025-11-25 client before looking at its
+// token, and serves a 2026-07-28 one.
+func TestMCPModernOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := newServer(t, Options{SeparateOrigins: true, ModernOnly: true})
+	c := s.AddClient(Client{RedirectURIs: []string{testRedirect}})
+	tok, _ := s.IssueTokens(c.ID)
+	hc := &http.Client{Transport: bearerTransport{tok.AccessToken}}
+
+	legacy := &mcp.StreamableClientTransport{Endpoint: s.MCPURL(), HTTPClient: hc, DisableStandaloneSSE: true}
+	_, err := mcp.NewClient(&mcp.Implementation{Name: "legacy", Version: "1"}, nil).
+		Connect(ctx, legacy, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err == nil || s.Counters().MCPLegacyRefused == 0 {
+		t.Fatalf("a 2025-11-25 client connected (err %v, counters %+v)", err, s.Counters())
+	}
+
+	cs := connect(t, ctx, s, &mcp.StreamableClientTransport{HTTPClient: hc})
+	if v := cs.InitializeResult().ProtocolVersion; v != modernVersion {
+		t.Errorf("negotiated %q, want %s", v, modernVersion)
+	}
+	if got, err := callText(t, ctx, cs, ToolTest, nil); err != nil || got != "ok (user fake-user)" {
+		t.Errorf("test-tool: %q %v", got, err)
+	}
+}

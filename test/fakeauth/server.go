@@ -128,6 +128,12 @@ type Options struct {
 	// tokens of several authorization servers does.
 	OtherAuthorizationServers []string
 
+	// ModernOnly makes the MCP server speak only MCP 2026-07-28: a request
+	// without that MCP-Protocol-Version (a legacy initialize) is refused,
+	// before any token check, with 400 and UnsupportedProtocolVersion, as
+	// the 2026-07-28 versioning page has a modern-only server do.
+	ModernOnly bool
+
 	// Scopes are the resource's scopes: PRM scopes_supported (with StepUpScope),
 	// the 401 challenge scope, and what an authorization without scope gets.
 	// nil means {"mcp:read", "mcp:tools"}; an empty non-nil slice means none.
