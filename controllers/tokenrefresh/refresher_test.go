@@ -109,6 +109,21 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Entry("Never", mcpv1.ResourceIndicatorNever),
 	)
 
+	It("keeps additionalAuthorizationParameters off refresh requests, against a provider requiring an audience", func() {
+		rg := newRig(fakeauth.Options{RequireAudience: "https://api.example.com"}, false, nil)
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
+			o.AdditionalAuthorizationParameters = map[string]mcpv1.AuthorizationParameterValue{"audience": "https://api.example.com", "prompt": "consent"}
+		})
+		rg.start()
+		rg.connect("alice")
+		rg.step(cycle)
+		Eventually(rg.forms.all).Should(HaveLen(1))
+		Expect(rg.forms.all()[0]).NotTo(HaveKey("audience"))
+		Expect(rg.forms.all()[0]).NotTo(HaveKey("prompt"))
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
+			Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+	})
+
 	It("sends on refresh the resource recorded at connect: resourceIndicator.value, and not a value configured since", func() {
 		const appID, later = "api://00000000-0000-0000-0000-00000000a11a", "api://00000000-0000-0000-0000-0000000b0b0b"
 		rg := newRig(fakeauth.Options{ResourceAliases: []string{appID, later}}, false, nil)

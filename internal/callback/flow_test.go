@@ -86,6 +86,23 @@ var _ = Describe("Connecting", func() {
 		Expect(q.Get("resource")).To(Equal(e.fake.MCPURL()), "the resource is still sent")
 	})
 
+	It("signs in to a provider that requires an audience only with additionalAuthorizationParameters naming it", func() {
+		const audience = "https://api.example.com"
+		without := newEnv(setup{fake: fakeauth.Options{RequireAudience: audience}})
+		r := without.connect("alice", "")
+		Expect(r.StatusCode).NotTo(Equal(http.StatusOK), "the provider refused the request without audience")
+		_, err := without.tokenSecret("alice")
+		Expect(err).To(HaveOccurred(), "no token Secret is written")
+
+		e := newEnv(setup{fake: fakeauth.Options{RequireAudience: audience},
+			oauth2: &mcpv1.OAuth2Auth{AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{"audience": audience}}})
+		r = e.connect("alice", "")
+		Expect(r.StatusCode).To(Equal(http.StatusOK), r.body)
+		sec, err := e.tokenSecret("alice")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
+	})
+
 	It("sends no resource under resourceIndicator.send Never, to a provider that refuses one, and records none", func() {
 		e := newEnv(setup{fake: fakeauth.Options{RejectResourceOnAuthorize: true},
 			oauth2: &mcpv1.OAuth2Auth{ResourceIndicator: &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever}}})

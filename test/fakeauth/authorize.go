@@ -72,6 +72,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "code_challenge is not a base64url SHA-256 digest")
 		return
 	}
+	if a := s.opts.RequireAudience; a != "" && q.Get("audience") != a {
+		fail("invalid_request", "audience is required: this API's identifier")
+		return
+	}
 	resource, code, desc := s.checkResource(q["resource"])
 	if code != "" {
 		fail(code, desc)

@@ -94,6 +94,21 @@ func TestAuthorizeRejectResourceOnAuthorize(t *testing.T) {
 	}
 }
 
+// An audience-requiring server (Atlassian, Auth0 for APIs) refuses an
+// authorization request without its audience.
+func TestAuthorizeRequireAudience(t *testing.T) {
+	s := newServer(t, Options{RequireAudience: "api.example.com"})
+	c := registerClient(t, s, AuthNone)
+	q := authorizeParams(s, c, newPKCE())
+	if _, rq := authorize(t, s, q); rq.Get("error") != "invalid_request" || !strings.Contains(rq.Get("error_description"), "audience") {
+		t.Errorf("no audience: %v, want invalid_request naming audience", rq)
+	}
+	q.Set("audience", "api.example.com")
+	if _, rq := authorize(t, s, q); rq.Get("code") == "" {
+		t.Errorf("with the audience: %v, want a code", rq)
+	}
+}
+
 // An alias (Entra's api://<app-id>) is accepted and binds the grant to it.
 func TestAuthorizeResourceAlias(t *testing.T) {
 	const alias = "api://fake-app"

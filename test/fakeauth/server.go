@@ -123,6 +123,12 @@ type Options struct {
 	// omit it too.
 	RejectResourceOnAuthorize bool
 
+	// RequireAudience refuses an authorization request whose audience
+	// parameter is not this value (invalid_request), as Atlassian does and
+	// Auth0 does for tokens meant for an API; set it with
+	// additionalAuthorizationParameters.
+	RequireAudience string
+
 	// OtherAuthorizationServers are issuers the PRM lists before this
 	// server's own in authorization_servers, as a resource accepting
 	// tokens of several authorization servers does.
