@@ -35,6 +35,7 @@ type options struct {
 	namespace     string
 	listen        string
 	tokenListen   string
+	opsListen     string
 	publicURL     string
 	userHeader    string
 	ticketKeyFile string
@@ -59,6 +60,8 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "Address to listen on. Loopback by default: put the authenticating proxy in front.")
 	fs.StringVar(&o.tokenListen, "token-listen", "",
 		"Loopback address of the token endpoint, e.g. 127.0.0.1:8091 (off when empty): the chat container gets a user's access token there with a bearer ticket, needing no Kubernetes credentials. Needs --ticket-key-file; never route it through the proxy.")
+	fs.StringVar(&o.opsListen, "ops-listen", "127.0.0.1:8092",
+		"Address of /healthz, /readyz and /metrics, a listener apart from --listen so the proxy never publishes them (off when empty). In a pod, use :8092 so the kubelet and Prometheus reach it.")
 	fs.StringVar(&o.publicURL, "public-url", "",
 		"External base URL, e.g. https://chat.example.com/mcp-auth (required). Must equal the manager's --callback-url so redirect URIs match.")
 	fs.StringVar(&o.userHeader, "user-header", "",
@@ -163,48 +166,54 @@ func run(ctx context.Context, o options) error {
 		AllowedReturnOrigins: splitList(o.returnOrigins),
 		HTTPClient:           oauth.NewHTTPClient(o.egress),
 		Client:               client.NewNamespacedClient(kube, o.namespace),
-		Gatherer:             registry,
 		Log:                  ctrl.Log.WithName("callback"),
 	})
 	if err != nil {
 		return fmt.Errorf("configuring the callback server: %w", err)
 	}
-	servers := []*http.Server{callback.NewHTTPServer(o.listen, handler)}
+	servers := []namedServer{{"callback server", callback.NewHTTPServer(o.listen, handler)}}
 	if o.tokenListen != "" {
 		tokens, err := handler.TokenHandler()
 		if err != nil {
 			return fmt.Errorf("configuring the token endpoint: %w", err)
 		}
-		servers = append(servers, callback.NewTokenHTTPServer(o.tokenListen, tokens))
+		servers = append(servers, namedServer{"token endpoint", callback.NewTokenHTTPServer(o.tokenListen, tokens)})
+	}
+	if o.opsListen != "" {
+		servers = append(servers, namedServer{"probes and metrics", callback.NewOpsHTTPServer(o.opsListen, callback.OpsHandler(registry))})
 	}
 	return serve(ctx, o, servers...)
 }
 
+// namedServer is one listener of the callback server, named in the log.
+type namedServer struct {
+	name string
+	srv  *http.Server
+}
+
 // serve runs the servers until ctx ends or one fails, then drains requests
 // for a few seconds.
-func serve(ctx context.Context, o options, servers ...*http.Server) error {
+func serve(ctx context.Context, o options, servers ...namedServer) error {
 	listeners := make([]net.Listener, 0, len(servers))
 	defer func() {
 		for _, ln := range listeners {
 			_ = ln.Close()
 		}
 	}()
-	for _, srv := range servers {
-		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", srv.Addr)
+	for _, s := range servers {
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.srv.Addr)
 		if err != nil {
-			return fmt.Errorf("listening on %s: %w", srv.Addr, err)
+			return fmt.Errorf("listening on %s for the %s: %w", s.srv.Addr, s.name, err)
 		}
 		listeners = append(listeners, ln)
 	}
 	log := ctrl.Log.WithValues("namespace", o.namespace)
-	log.Info("Starting callback server", "version", version.Get(), "listen", listeners[0].Addr().String(), "publicURL", o.publicURL,
+	log.Info("Starting callback server", "version", version.Get(), "publicURL", o.publicURL,
 		"trustedHeader", o.userHeader != "", "tickets", o.ticketKeyFile != "")
-	if len(listeners) > 1 {
-		log.Info("Starting token endpoint", "listen", listeners[1].Addr().String())
-	}
 	errc := make(chan error, len(servers))
-	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
+	for i, s := range servers {
+		log.Info("Listening", "for", s.name, "address", listeners[i].Addr().String())
+		go func() { errc <- s.srv.Serve(listeners[i]) }()
 	}
 	var err error
 	select {
@@ -213,8 +222,8 @@ func serve(ctx context.Context, o options, servers ...*http.Server) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for _, srv := range servers {
-		err = errors.Join(err, srv.Shutdown(shutdownCtx))
+	for _, s := range servers {
+		err = errors.Join(err, s.srv.Shutdown(shutdownCtx))
 	}
 	return err
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,6 +101,27 @@ func TestChatDeploymentGivesOnlyTheSidecarCredentials(t *testing.T) {
 	}
 	if o.tokenListen == "" {
 		t.Error("the example sidecar does not serve the token endpoint (--token-listen)")
+	}
+	_, opsPort, err := net.SplitHostPort(o.opsListen)
+	if err != nil {
+		t.Fatalf("the sidecar's --ops-listen %q: %v", o.opsListen, err)
+	}
+	if o.opsListen == o.listen || strings.HasPrefix(o.opsListen, "127.") {
+		t.Errorf("--ops-listen %q: want a listener of its own the kubelet reaches", o.opsListen)
+	}
+	for _, p := range []*corev1.Probe{sidecar.LivenessProbe, sidecar.ReadinessProbe} {
+		if p == nil || p.HTTPGet == nil {
+			t.Fatal("the sidecar has no HTTP liveness or readiness probe")
+		}
+		port := p.HTTPGet.Port.String()
+		for _, cp := range sidecar.Ports {
+			if cp.Name == port {
+				port = strconv.Itoa(int(cp.ContainerPort))
+			}
+		}
+		if port != opsPort {
+			t.Errorf("probe %s on port %s, want --ops-listen's %s", p.HTTPGet.Path, port, opsPort)
+		}
 	}
 	var endpoint string
 	for _, c := range pod.Containers {

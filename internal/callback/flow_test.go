@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+	"github.com/mcp-operator/mcp-operator/internal/callback"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
@@ -276,14 +278,19 @@ var _ = Describe("Connecting", func() {
 		Expect(send(http.MethodGet, mcpauth.ClientMetadataURL(e.url, "other", e.name), nil).StatusCode).To(Equal(http.StatusNotFound))
 	})
 
-	It("serves health, readiness and metrics, and 404 elsewhere", func() {
+	It("serves health, readiness and metrics on the operations handler only, and 404 elsewhere", func() {
 		e := newEnv(setup{})
 		Expect(e.connect("alice", "").StatusCode).To(Equal(http.StatusOK))
-		Expect(send(http.MethodGet, e.url+"/healthz", nil).StatusCode).To(Equal(http.StatusOK))
-		Expect(send(http.MethodGet, e.url+"/readyz", nil).StatusCode).To(Equal(http.StatusOK))
-		m := send(http.MethodGet, e.url+"/metrics", nil)
+		ops := httptest.NewServer(callback.OpsHandler(registry))
+		DeferCleanup(ops.Close)
+		Expect(send(http.MethodGet, ops.URL+"/healthz", nil).StatusCode).To(Equal(http.StatusOK))
+		Expect(send(http.MethodGet, ops.URL+"/readyz", nil).StatusCode).To(Equal(http.StatusOK))
+		m := send(http.MethodGet, ops.URL+"/metrics", nil)
 		Expect(m.body).To(ContainSubstring(`mcp_operator_callback_callbacks_total{result="connected"}`))
 		Expect(m.body).NotTo(ContainSubstring("alice"))
+		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+			Expect(send(http.MethodGet, e.url+path, nil).StatusCode).To(Equal(http.StatusNotFound), "%s is not published on the user-facing listener", path)
+		}
 		Expect(send(http.MethodGet, e.url+"/nope", nil).StatusCode).To(Equal(http.StatusNotFound))
 		Expect(send(http.MethodGet, e.url+"/connect/other-ns/"+e.name, asUser("alice")).StatusCode).To(Equal(http.StatusNotFound))
 		Expect(send(http.MethodPut, e.connectURL(""), asUser("alice")).StatusCode).To(BeElementOf(http.StatusNotFound, http.StatusMethodNotAllowed))

@@ -3,10 +3,11 @@
 // of one namespace and keeps the resulting tokens in per-user Secrets.
 //
 // Routes: the pkg/mcpauth patterns (connect, callback, connections,
-// disconnect, client metadata) and /healthz, /readyz, /metrics. The token
-// endpoint (TokenHandler: a user's access token and the server list, for
-// the chat container) is a separate handler for a loopback listener of its
-// own.
+// disconnect, client metadata). Two handlers serve listeners of their own:
+// the token endpoint (TokenHandler: a user's access token and the server
+// list, for the chat container, on loopback) and the operations endpoint
+// (OpsHandler: probes and metrics, for the kubelet and Prometheus), so that
+// neither is published through the chat app's proxy.
 // Everything OAuth is done by internal/oauth; this package only wires HTTP,
 // the user's identity, the flow cookie and Secrets together.
 package callback
@@ -20,8 +21,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
@@ -55,8 +54,6 @@ type Options struct {
 	// Client reads MCPServers and Secrets, writes token Secrets and the
 	// UsedOnceConfigMaps.
 	Client client.Client
-	// Gatherer serves /metrics; nil disables the route.
-	Gatherer prometheus.Gatherer
 	// Log is the base logger; requests log through ctrl.LoggerFrom.
 	Log logr.Logger
 	// Now replaces time.Now in tests.
@@ -128,18 +125,8 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("GET "+mcpauth.ConnectionsPath, s.serve(s.connections, nil, asJSON))
 	mux.Handle("DELETE "+mcpauth.ConnectionPattern, s.serve(s.disconnect, disconnectsTotal, asJSON))
 	mux.Handle("GET "+mcpauth.ClientMetadataPattern, s.serve(s.clientMetadata, nil, asJSON))
-	mux.HandleFunc("GET /healthz", ok)
-	mux.HandleFunc("GET /readyz", ok)
-	if s.opts.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{}))
-	}
 	mux.Handle("/", s.serve(func(*request) (reply, error) { return reply{}, errNotFound }, nil, asJSON))
 	return mux
-}
-
-func ok(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok"))
 }
 
 // ServeHTTP applies the common protections, strips the public URL's path

@@ -144,7 +144,6 @@ func newEnv(o setup) *env {
 		AllowedReturnOrigins: []string{e.returnOK},
 		HTTPClient:           oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true}),
 		Client:               client.NewNamespacedClient(k8sClient, e.ns),
-		Gatherer:             registry,
 		Log:                  log,
 		Now:                  func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
 	}

@@ -87,6 +87,9 @@ type CallbackOptions struct {
 	// TokenListen, when set, serves the token endpoint there
 	// (--token-listen, 127.0.0.1:port); it needs TicketKeyFile.
 	TokenListen string
+	// OpsListen is where probes and metrics are served (--ops-listen,
+	// 127.0.0.1:port); empty picks a free port.
+	OpsListen string
 	ExtraArgs   []string
 }
 
@@ -95,12 +98,19 @@ func StartCallback(ctx context.Context, o CallbackOptions) (*Process, error) {
 	if err := ensureKeyFile(o.CookieKeyFile); err != nil {
 		return nil, err
 	}
+	if o.OpsListen == "" {
+		var err error
+		if o.OpsListen, err = FreeAddr(); err != nil {
+			return nil, err
+		}
+	}
 	args := []string{
 		"--kubeconfig=" + o.Kubeconfig,
 		"--namespace=" + o.Namespace,
 		"--listen=" + o.Listen,
 		"--public-url=" + o.PublicURL,
 		"--cookie-key-file=" + o.CookieKeyFile,
+		"--ops-listen=" + o.OpsListen,
 		"--allow-loopback-egress", "--allow-insecure-http",
 	}
 	if o.UserHeader != "" {
@@ -120,7 +130,7 @@ func StartCallback(ctx context.Context, o CallbackOptions) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WaitHTTP(ctx, p, o.PublicURL+"/readyz", 60*time.Second); err != nil {
+	if err := WaitHTTP(ctx, p, "http://"+o.OpsListen+"/readyz", 60*time.Second); err != nil {
 		_ = p.Stop(5 * time.Second)
 		return nil, err
 	}
