@@ -90,7 +90,7 @@ type CallbackOptions struct {
 	// OpsListen is where probes and metrics are served (--ops-listen,
 	// 127.0.0.1:port); empty picks a free port.
 	OpsListen string
-	ExtraArgs   []string
+	ExtraArgs []string
 }
 
 // StartCallback runs the callback server and waits for /readyz.
