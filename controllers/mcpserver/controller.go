@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/utils/clock"
@@ -95,10 +96,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	ctx = logsafe.WithoutBodyDumps(ctx)
 	server := &mcpv1.MCPServer{}
 	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetReadiness(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
 	if !server.DeletionTimestamp.IsZero() {
+		forgetReadiness(req.NamespacedName)
 		return r.reconcileDelete(ctx, server)
 	}
 	if !controllerutil.ContainsFinalizer(server, mcpv1.Finalizer) {
@@ -167,6 +172,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, server *mcpv1.MCPServe
 func (r *Reconciler) writeStatus(ctx context.Context, original *mcpv1.MCPServer, s *serverScope, succeeded bool) error {
 	server := s.server
 	applyStatus(server, s.learned, succeeded)
+	recordReadiness(server)
 	if equality.Semantic.DeepEqual(original.Status, server.Status) {
 		return nil
 	}

@@ -24,6 +24,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
@@ -63,6 +64,28 @@ func warningEvents(ns, reason string) func(Gomega) []eventsv1.Event {
 	}
 }
 
+// readinessMetric reads mcp_operator_mcpserver_ready for one server from
+// the manager's registry; present is false when it has no series.
+func readinessMetric(ns, name string) (value float64, present bool) {
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != "mcp_operator_mcpserver_ready" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["namespace"] == ns && labels["name"] == name {
+				return m.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
 var _ = Describe("Credential resolution", func() {
 	It("marks a None server ready, with its server info and filtered tools", func() {
 		mcp := mcptest.NewServer("", "")
@@ -79,6 +102,12 @@ var _ = Describe("Credential resolution", func() {
 			HaveField("Status.Server.Name", "mcptest"),
 			HaveField("Status.Tools", ConsistOf("greet", "whisper")),
 		))
+		ready := func() float64 { v, _ := readinessMetric(ns, "open"); return v }
+		present := func() bool { _, p := readinessMetric(ns, "open"); return p }
+		Eventually(ready).Should(BeEquivalentTo(1), "mcp_operator_mcpserver_ready follows the Ready condition")
+
+		Expect(k8sClient.Delete(ctx, s)).To(Succeed())
+		Eventually(present).Should(BeFalse(), "a deleted server's series is removed")
 	})
 
 	It("goes False while an APIKey Secret is missing and True once it appears, without a resync", func() {
@@ -96,6 +125,9 @@ var _ = Describe("Credential resolution", func() {
 		Expect(condition(get(key)(Default), mcpv1.ConditionAuthConfigured).Message).To(
 			ContainSubstring("Secret " + ns + `/api-key (key "key") referenced by spec.auth.apiKey.secretKeyRef does not exist`))
 		Eventually(warningEvents(ns, mcpv1.ReasonSecretNotFound)).ShouldNot(BeEmpty())
+		value, present := readinessMetric(ns, "keyed")
+		Expect(present).To(BeTrue())
+		Expect(value).To(BeZero(), "mcp_operator_mcpserver_ready is 0 while Ready is False")
 
 		// A Secret without the key: still False, naming the key.
 		secret := fixture.CredentialSecret(ns, "api-key", map[string]string{"other": "x"})
@@ -210,6 +242,8 @@ var _ = Describe("Credential resolution", func() {
 			haveCondition(mcpv1.ConditionReady, metav1.ConditionFalse, mcpv1.ReasonDisabled),
 			haveCondition(mcpv1.ConditionReachable, metav1.ConditionUnknown, mcpv1.ReasonProbeSkipped),
 		))
+		_, present := readinessMetric(ns, "off")
+		Expect(present).To(BeFalse(), "a disabled server has no readiness series: it is not expected to be Ready")
 	})
 
 	It("makes a healthy server Ready while five others hang without answering", func() {
