@@ -12,6 +12,8 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 KUSTOMIZE_VERSION ?= v5.8.2
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+CRD_REF_DOCS_VERSION ?= v0.3.0
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 
 # kube-apiserver, kube-controller-manager and etcd built from source (see hack/envtest-assets.sh).
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
@@ -48,11 +50,15 @@ vet: ## Run go vet.
 lint: golangci-lint ## Run golangci-lint (config in .golangci.yml; linters and the gofmt formatter).
 	$(GOLANGCI_LINT) run ./...
 
+.PHONY: api-docs
+api-docs: crd-ref-docs ## Generate docs/api-reference.md from the API types.
+	$(CRD_REF_DOCS) --source-path=./api --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api-reference.md >/dev/null
+
 .PHONY: verify
-verify: manifests generate ## Fail when generated files are stale or code is not gofmt'ed.
+verify: manifests generate api-docs ## Fail when generated files (CRDs, RBAC, deepcopy, the API reference) are stale or code is not gofmt'ed.
 	@test -z "$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'); exit 1; }
-	@git diff --exit-code -- config api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config api)" || { git status --porcelain -- config api; echo "generated files are not committed"; exit 1; }
+	@git diff --exit-code -- config api docs/api-reference.md || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api docs/api-reference.md)" || { git status --porcelain -- config api docs/api-reference.md; echo "generated files are not committed"; exit 1; }
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver, kube-controller-manager and etcd from source (cached outside the repo; ~15 min the first time).
@@ -154,6 +160,13 @@ $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+.PHONY: crd-ref-docs
+crd-ref-docs: $(CRD_REF_DOCS) ## Install crd-ref-docs (the API reference generator) into bin/.
+$(CRD_REF_DOCS):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	mv $(LOCALBIN)/crd-ref-docs $(CRD_REF_DOCS)
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Install kustomize into bin/ (the e2e suite renders config/ with it).
