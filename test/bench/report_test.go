@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigFromEnv(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if _, ok, err := ConfigFromEnv(getenv); ok || err != nil {
+		t.Fatalf("without MCP_BENCH: ok=%t err=%v, want a skip", ok, err)
+	}
+	env["MCP_BENCH"] = "smoke"
+	env["MCP_BENCH_SERVERS"] = "30"
+	env["MCP_BENCH_IDLE"] = "2s"
+	c, ok, err := ConfigFromEnv(getenv)
+	if !ok || err != nil {
+		t.Fatalf("smoke: ok=%t err=%v", ok, err)
+	}
+	if c.Servers != 30 || c.Idle != 2*time.Second || c.Latency != 50*time.Millisecond {
+		t.Errorf("smoke with overrides = %+v", c)
+	}
+	if got := c.Sizes(); got[0] != 3 || got[1] != 10 || got[2] != 30 {
+		t.Errorf("Sizes() = %v, want [3 10 30]", got)
+	}
+	env["MCP_BENCH_SERVERS"] = "0"
+	if _, _, err := ConfigFromEnv(getenv); err == nil {
+		t.Error("MCP_BENCH_SERVERS=0 accepted")
+	}
+	env["MCP_BENCH"] = "huge"
+	if _, _, err := ConfigFromEnv(getenv); err == nil {
+		t.Error("MCP_BENCH=huge accepted")
+	}
+}
+
+func TestReportTableAndJSON(t *testing.T) {
+	r := &Report{Mode: "smoke"}
+	r.Add(Figure{ID: "P1", Name: "N=50 to Ready", Unit: "s", Value: 3, Floor: 2, Goal: "≤ 1.5×"})
+	r.Add(Figure{ID: "P3", Name: "API writes idle", Value: 0, Goal: "0"})
+	var b strings.Builder
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1.50×") || !strings.Contains(b.String(), "3.00 s") {
+		t.Errorf("table lacks the ratio or the value:\n%s", b.String())
+	}
+	if !r.Has("P3", "API writes idle") || r.Has("P3", "other") {
+		t.Error("Has does not match on id and name")
+	}
+	path := filepath.Join(t.TempDir(), "out", "results.json")
+	if err := r.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Figures) != 2 || back.Figures[0].Floor != 2 {
+		t.Errorf("round trip = %+v", back)
+	}
+}
