@@ -73,9 +73,23 @@ conformance: ## Run the official MCP conformance suite (auth at both spec versio
 BENCH_PKGS ?= ./...
 BENCH_TIME ?= 1s
 
-.PHONY: bench
-bench: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op, allocs/op; well under 2 minutes.
+.PHONY: bench-go
+bench-go: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op, allocs/op; well under 2 minutes.
 	go test -run '^$$' -bench . -benchmem -benchtime=$(BENCH_TIME) $(BENCH_PKGS)
+
+# The system benchmark (test/bench): the manager binary on a local control
+# plane against the fake authorization server with an injected latency.
+# MCP_BENCH_SERVERS, MCP_BENCH_REFRESHES, MCP_BENCH_LATENCY and MCP_BENCH_IDLE
+# override the sizes; results go to bench/results.json (git-ignored).
+BENCH_SYSTEM = KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 -v -run '^TestSystem$$' ./test/bench/
+
+.PHONY: bench
+bench: bench-go envtest ## Run the Go benchmarks, then the system benchmark at default sizes (P1-P6 against their floors, N=1,000; 10-20 min); prints a table and writes bench/results.json.
+	MCP_BENCH=full $(BENCH_SYSTEM) -timeout 90m
+
+.PHONY: bench-smoke
+bench-smoke: envtest ## Run the system benchmark at N=50 and assert that every figure was produced (not its timing); about a minute.
+	MCP_BENCH=smoke $(BENCH_SYSTEM) -timeout 10m
 
 FUZZ_TIME ?= 3s
 

@@ -103,3 +103,13 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// HasID reports whether any figure of id (e.g. "P1") was recorded.
+func (r *Report) HasID(id string) bool {
+	for _, f := range r.Figures {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -68,3 +68,17 @@ func TestReportTableAndJSON(t *testing.T) {
 		t.Errorf("round trip = %+v", back)
 	}
 }
+
+func TestSumWrites(t *testing.T) {
+	metrics := `# HELP apiserver_request_total x
+apiserver_request_total{code="201",resource="secrets",verb="POST"} 3
+apiserver_request_total{code="200",resource="mcpservers",verb="PUT"} 2
+apiserver_request_total{code="200",resource="leases",verb="PUT"} 40
+apiserver_request_total{code="200",resource="secrets",verb="GET"} 99
+apiserver_request_total{code="200",resource="events",verb="PATCH"} 1.5e+00
+`
+	got, err := sumWrites(metrics)
+	if err != nil || got != 6.5 {
+		t.Errorf("sumWrites = %v, %v; want 6.5 (no leases, no reads)", got, err)
+	}
+}
