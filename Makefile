@@ -79,8 +79,8 @@ bench-go: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op
 
 # The system benchmark (test/bench): the manager binary on a local control
 # plane against the fake authorization server with an injected latency.
-# MCP_BENCH_SERVERS, MCP_BENCH_REFRESHES, MCP_BENCH_LATENCY and MCP_BENCH_IDLE
-# override the sizes; results go to bench/results.json (git-ignored).
+# MCP_BENCH_SERVERS, MCP_BENCH_REFRESHES, MCP_BENCH_USERS, MCP_BENCH_LATENCY
+# and MCP_BENCH_IDLE override the sizes; results go to bench/results.json (git-ignored).
 BENCH_SYSTEM = KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 -v -run '^TestSystem$$' ./test/bench/
 
 .PHONY: bench

@@ -36,8 +36,8 @@ var Modes = map[string]Config{
 }
 
 // ConfigFromEnv is the Config MCP_BENCH names, with MCP_BENCH_SERVERS,
-// MCP_BENCH_REFRESHES, MCP_BENCH_LATENCY, MCP_BENCH_IDLE and MCP_BENCH_OUT
-// overriding its defaults. ok is false when MCP_BENCH is unset.
+// MCP_BENCH_REFRESHES, MCP_BENCH_USERS, MCP_BENCH_LATENCY, MCP_BENCH_IDLE
+// and MCP_BENCH_OUT overriding its defaults. ok is false when MCP_BENCH is unset.
 func ConfigFromEnv(getenv func(string) string) (c Config, ok bool, err error) {
 	mode := getenv("MCP_BENCH")
 	if mode == "" {
@@ -52,6 +52,9 @@ func ConfigFromEnv(getenv func(string) string) (c Config, ok bool, err error) {
 		return Config{}, false, err
 	}
 	if err := overrideInt(getenv, "MCP_BENCH_REFRESHES", &c.Refreshes); err != nil {
+		return Config{}, false, err
+	}
+	if err := overrideInt(getenv, "MCP_BENCH_USERS", &c.ConnectUsers); err != nil {
 		return Config{}, false, err
 	}
 	if err := overrideDuration(getenv, "MCP_BENCH_LATENCY", &c.Latency); err != nil {

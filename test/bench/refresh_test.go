@@ -119,11 +119,17 @@ func (r *rig) floorRefreshes(ctx context.Context, servers []mcpv1.MCPServer, tok
 
 // refresh redeems refreshToken at the fake's token endpoint as clientID.
 func (r *rig) refresh(ctx context.Context, hc *http.Client, clientID, refreshToken string) (fakeauth.Tokens, error) {
+	return r.tokenRequest(ctx, hc, clientID, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken},
+		"resource": {r.fake.MCPURL()}})
+}
+
+// tokenRequest posts form to the fake's token endpoint, authenticated as
+// clientID the way the client registered; the floors' token requests.
+func (r *rig) tokenRequest(ctx context.Context, hc *http.Client, clientID string, form url.Values) (fakeauth.Tokens, error) {
 	cl, ok := r.fake.Client(clientID)
 	if !ok {
 		return fakeauth.Tokens{}, fmt.Errorf("the fake does not know client %s", clientID)
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}, "resource": {r.fake.MCPURL()}}
 	if cl.AuthMethod != fakeauth.AuthBasic {
 		form.Set("client_id", cl.ID)
 	}

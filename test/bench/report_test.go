@@ -18,11 +18,12 @@ func TestConfigFromEnv(t *testing.T) {
 	env["MCP_BENCH"] = "smoke"
 	env["MCP_BENCH_SERVERS"] = "30"
 	env["MCP_BENCH_IDLE"] = "2s"
+	env["MCP_BENCH_USERS"] = "7"
 	c, ok, err := ConfigFromEnv(getenv)
 	if !ok || err != nil {
 		t.Fatalf("smoke: ok=%t err=%v", ok, err)
 	}
-	if c.Servers != 30 || c.Idle != 2*time.Second || c.Latency != 50*time.Millisecond {
+	if c.Servers != 30 || c.Idle != 2*time.Second || c.Latency != 50*time.Millisecond || c.ConnectUsers != 7 {
 		t.Errorf("smoke with overrides = %+v", c)
 	}
 	if got := c.Sizes(); got[0] != 3 || got[1] != 10 || got[2] != 30 {
@@ -80,5 +81,27 @@ apiserver_request_total{code="200",resource="events",verb="PATCH"} 1.5e+00
 	got, err := sumWrites(metrics)
 	if err != nil || got != 6.5 {
 		t.Errorf("sumWrites = %v, %v; want 6.5 (no leases, no reads)", got, err)
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var timings []connectTiming
+	for i := 1; i <= 100; i++ {
+		timings = append(timings, connectTiming{connect: time.Duration(101-i) * time.Millisecond})
+	}
+	of := func(c connectTiming) time.Duration { return c.connect }
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.50, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}, {0, time.Millisecond}} {
+		if got := percentile(timings, of, c.q); got != c.want {
+			t.Errorf("percentile(1..100 ms, %v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := percentile(timings[:1], of, 0.99); got != 100*time.Millisecond {
+		t.Errorf("percentile of one sample = %v", got)
+	}
+	if got := percentile(nil, of, 0.5); got != 0 {
+		t.Errorf("percentile of none = %v", got)
 	}
 }

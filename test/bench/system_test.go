@@ -15,6 +15,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
@@ -48,7 +50,7 @@ type rig struct {
 	report          *Report
 }
 
-// TestSystem runs P1–P5 (see doc.go); MCP_BENCH selects the sizes.
+// TestSystem runs P1–P6 (see doc.go); MCP_BENCH selects the sizes.
 func TestSystem(t *testing.T) {
 	cfg, ok, err := ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -57,6 +59,8 @@ func TestSystem(t *testing.T) {
 	if !ok {
 		t.Skip("MCP_BENCH is not set (make bench, make bench-smoke)")
 	}
+	// controller-runtime's clients log (rarely) through its root logger.
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := startRig(ctx, t, cfg)
@@ -66,6 +70,7 @@ func TestSystem(t *testing.T) {
 	r.runP2Restart(ctx, t)
 	r.runP4(ctx, t, largest)
 	r.runP5(ctx, t, largest)
+	r.runP6(ctx, t, largest)
 
 	r.finish(t)
 }
@@ -129,7 +134,7 @@ func (r *rig) finish(t *testing.T) {
 	}
 	must(t, r.report.WriteJSON(out))
 	fmt.Printf("\nwritten to %s; process logs in %s\n", out, r.logDir())
-	for _, id := range []string{"P1", "P2", "P3", "P4", "P5"} {
+	for _, id := range []string{"P1", "P2", "P3", "P4", "P5", "P6"} {
 		if !r.report.HasID(id) {
 			t.Errorf("figure %s was not produced", id)
 		}
