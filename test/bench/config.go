@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -23,7 +24,7 @@ type Config struct {
 	Latency time.Duration
 	// Idle is P3's window after convergence.
 	Idle time.Duration
-	// Out is where the JSON results go.
+	// Out is where the JSON results go; empty: OutPath's default.
 	Out string
 }
 
@@ -65,6 +66,21 @@ func ConfigFromEnv(getenv func(string) string) (c Config, ok bool, err error) {
 	}
 	c.Out = getenv("MCP_BENCH_OUT")
 	return c, true, nil
+}
+
+// OutPath is where the JSON results go: Out, else bench/results.json under
+// the repository root, bench/results-smoke.json for a smoke run (make test
+// runs one, and must not overwrite the last full run's results). bench/ is
+// git-ignored.
+func (c Config) OutPath(repoRoot string) string {
+	switch {
+	case c.Out != "":
+		return c.Out
+	case c.Mode == "smoke":
+		return filepath.Join(repoRoot, "bench", "results-smoke.json")
+	default:
+		return filepath.Join(repoRoot, "bench", "results.json")
+	}
 }
 
 // Sizes are P1's three sizes: N/10, N/3 and N (at least 1 each).

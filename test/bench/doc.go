@@ -9,5 +9,6 @@
 // The run is TestSystem, skipped unless MCP_BENCH is "full" or "smoke"
 // (make bench, make bench-smoke), so `go test ./...` runs only the unit
 // tests of the report. Results are printed as a table and written as JSON
-// to MCP_BENCH_OUT (default bench/results.json at the repository root).
+// to MCP_BENCH_OUT (default bench/results.json at the repository root, or
+// bench/results-smoke.json for a smoke run; bench/ is git-ignored).
 package bench

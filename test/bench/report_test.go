@@ -29,6 +29,15 @@ func TestConfigFromEnv(t *testing.T) {
 	if got := c.Sizes(); got[0] != 3 || got[1] != 10 || got[2] != 30 {
 		t.Errorf("Sizes() = %v, want [3 10 30]", got)
 	}
+	if got := c.OutPath("/repo"); got != "/repo/bench/results-smoke.json" {
+		t.Errorf("smoke OutPath = %s, want bench/results-smoke.json: a smoke run must not overwrite a full run's results", got)
+	}
+	if got := (Config{Mode: "full"}).OutPath("/repo"); got != "/repo/bench/results.json" {
+		t.Errorf("full OutPath = %s", got)
+	}
+	if got := (Config{Mode: "smoke", Out: "/tmp/x.json"}).OutPath("/repo"); got != "/tmp/x.json" {
+		t.Errorf("OutPath with MCP_BENCH_OUT = %s", got)
+	}
 	env["MCP_BENCH_SERVERS"] = "0"
 	if _, _, err := ConfigFromEnv(getenv); err == nil {
 		t.Error("MCP_BENCH_SERVERS=0 accepted")

@@ -128,10 +128,7 @@ func (r *rig) finish(t *testing.T) {
 	t.Helper()
 	fmt.Println()
 	must(t, r.report.WriteTable(os.Stdout))
-	out := r.cfg.Out
-	if out == "" {
-		out = filepath.Join(envtestutil.RepoRoot(), "bench", "results.json")
-	}
+	out := r.cfg.OutPath(envtestutil.RepoRoot())
 	must(t, r.report.WriteJSON(out))
 	fmt.Printf("\nwritten to %s; process logs in %s\n", out, r.logDir())
 	for _, id := range []string{"P1", "P2", "P3", "P4", "P5", "P6"} {
