@@ -17,11 +17,14 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/redact"
+	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 	"github.com/mcp-operator/mcp-operator/test/fakeauth"
 	"github.com/mcp-operator/mcp-operator/test/fixture"
@@ -33,6 +36,8 @@ const (
 	// another server, after one untimed warm-up connect (keep-alive
 	// connections, the callback server's single-use ConfigMaps).
 	connectRounds = 4
+	// p6UserPrefix starts the names of P6's users.
+	p6UserPrefix = "p6-user-"
 	// userHeader is the trusted header of the authenticating proxy the
 	// users come through (the callback server's --user-header).
 	userHeader = "X-Forwarded-User"
@@ -56,12 +61,14 @@ func (r *rig) runP6(ctx context.Context, t *testing.T, ns string) {
 	progress("P6: %d users connecting %d times each through the callback server", users, connectRounds)
 	got, err := r.connectAll(ctx, r.managerOpts.CallbackURL, ns, servers)
 	must(t, err)
+	r.checkConnected(ctx, t, ns, servers)
 
 	floor := r.newFloorCallback(t, servers)
 	defer floor.Close()
 	progress("P6: %d users connecting %d times each through a bare handler", users, connectRounds)
 	want, err := r.connectAll(ctx, floor.URL, ns, servers)
 	must(t, err)
+	r.checkConnected(ctx, t, floorNamespace, servers)
 
 	n := len(got)
 	for _, m := range []struct {
@@ -82,6 +89,18 @@ func (r *rig) runP6(ctx context.Context, t *testing.T, ns string) {
 	}
 }
 
+// checkConnected fails the test unless every connect of connectAll left its
+// token Secret in ns: a 200 that stored nothing is no connect.
+func (r *rig) checkConnected(ctx context.Context, t *testing.T, ns string, servers []mcpv1.MCPServer) {
+	t.Helper()
+	want := r.cfg.ConnectUsers * min(connectRounds+1, len(servers))
+	got, err := r.countConnected(ctx, ns)
+	must(t, err)
+	if got != want {
+		t.Errorf("P6: %d token Secrets of connected users in %s, want %d", got, ns, want)
+	}
+}
+
 // startCallback runs the callback server binary for ns at the callback URL
 // the manager registered its clients with, trusting userHeader.
 func (r *rig) startCallback(ctx context.Context, t *testing.T, ns string) {
@@ -96,29 +115,53 @@ func (r *rig) startCallback(ctx context.Context, t *testing.T, ns string) {
 }
 
 // connectAll has cfg.ConnectUsers users connect at once through the
-// callback server at base: each connects once untimed, then connectRounds
-// times, each time to another of servers.
+// callback server at base: each connects once untimed, and when all have,
+// connectRounds times, each time to another of servers.
 func (r *rig) connectAll(ctx context.Context, base, ns string, servers []mcpv1.MCPServer) ([]connectTiming, error) {
 	users := r.cfg.ConnectUsers
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2 * users
 	defer tr.CloseIdleConnections()
-	timings := make([]connectTiming, users*connectRounds)
+	agents := make([]*userAgent, users)
+	for u := range agents {
+		agents[u] = newUserAgent(tr, base, fmt.Sprintf("%s%d", p6UserPrefix, u))
+	}
+	server := func(u, k int) string { return servers[(u*(connectRounds+1)+k)%len(servers)].Name }
 	err := forEach(ctx, users, users, func(u int) error {
-		ua := newUserAgent(tr, base, fmt.Sprintf("p6-user-%d", u))
-		for k := range connectRounds + 1 {
-			srv := &servers[(u*(connectRounds+1)+k)%len(servers)]
-			tm, err := ua.connect(ctx, ns, srv.Name)
+		_, err := agents[u].connect(ctx, ns, server(u, 0))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	timings := make([]connectTiming, users*connectRounds)
+	err = forEach(ctx, users, users, func(u int) error {
+		for k := range connectRounds {
+			tm, err := agents[u].connect(ctx, ns, server(u, k+1))
 			if err != nil {
 				return err
 			}
-			if k > 0 {
-				timings[u*connectRounds+k-1] = tm
-			}
+			timings[u*connectRounds+k] = tm
 		}
 		return nil
 	})
 	return timings, err
+}
+
+// countConnected counts the token Secrets of P6's users in ns, one for each
+// user and server connected.
+func (r *rig) countConnected(ctx context.Context, ns string) (int, error) {
+	var list corev1.SecretList
+	if err := r.setup.List(ctx, &list, client.InNamespace(ns)); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range list.Items {
+		if strings.HasPrefix(tokensecret.Read(&list.Items[i]).User, p6UserPrefix) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // userAgent is a browser-free user: a cookie jar, redirects taken one at a
@@ -300,11 +343,27 @@ func (f *floorCallback) callback(w http.ResponseWriter, req *http.Request) {
 	}
 	g := fixture.FakeGrant(f.r.fake, fl.user, tok, time.Now())
 	g.ClientID = f.cfg.Client.ClientID
-	if err := f.kube.Create(ctx, fixture.TokenSecret(fl.server, g)); err != nil {
+	if err := f.writeSecret(ctx, fixture.TokenSecret(fl.server, g)); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	fmt.Fprint(w, "Connected")
+}
+
+// writeSecret creates sec, or replaces the one there when the user
+// connected to the server before (only with fewer servers than
+// connectRounds+1).
+func (f *floorCallback) writeSecret(ctx context.Context, sec *corev1.Secret) error {
+	err := f.kube.Create(ctx, sec)
+	if !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	old := &corev1.Secret{}
+	if err := f.kube.Get(ctx, client.ObjectKeyFromObject(sec), old); err != nil {
+		return err
+	}
+	sec.ResourceVersion = old.ResourceVersion
+	return f.kube.Update(ctx, sec)
 }
 
 // percentile is the nearest-rank q-quantile of of(timings).
