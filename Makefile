@@ -65,8 +65,9 @@ envtest: ## Build kube-apiserver, kube-controller-manager and etcd from source (
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet lint fuzz envtest kustomize conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced) and a real node-oidc-provider (go test's summary comes last).
+test: manifests generate vet lint fuzz envtest kustomize conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced) and a real node-oidc-provider, then the system benchmark's smoke run (bench-smoke, quiet unless it fails; about a minute).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
+	MCP_BENCH=smoke $(BENCH_SYSTEM) -timeout 10m
 
 .PHONY: oidc-provider
 oidc-provider: ## Install node-oidc-provider (pinned by test/oidcprovider/package-lock.json), the third-party authorization server of the tests, and Node 22 into a cache outside the repo.
@@ -79,9 +80,25 @@ conformance: ## Run the official MCP conformance suite (auth at both spec versio
 BENCH_PKGS ?= ./...
 BENCH_TIME ?= 1s
 
-.PHONY: bench
-bench: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op, allocs/op; well under 2 minutes.
+.PHONY: bench-go
+bench-go: ## Run the Go benchmarks (hot paths, no envtest) and print ns/op, B/op, allocs/op; well under 2 minutes.
 	go test -run '^$$' -bench . -benchmem -benchtime=$(BENCH_TIME) $(BENCH_PKGS)
+
+# The system benchmark (test/bench): the manager binary on a local control
+# plane against the fake authorization server with an injected latency.
+# MCP_BENCH_SERVERS, MCP_BENCH_REFRESHES, MCP_BENCH_USERS, MCP_BENCH_LATENCY
+# and MCP_BENCH_IDLE override the sizes; results go to bench/results.json
+# (bench/results-smoke.json for a smoke run; bench/ is git-ignored).
+# Without -v (make test) go test prints the table only when the run fails.
+BENCH_SYSTEM = KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -count=1 -run '^TestSystem$$' ./test/bench/
+
+.PHONY: bench
+bench: bench-go envtest ## Run the Go benchmarks, then the system benchmark at default sizes (P1-P6 against their floors, N=1,000; 10-20 min); prints a table and writes bench/results.json.
+	MCP_BENCH=full $(BENCH_SYSTEM) -v -timeout 90m
+
+.PHONY: bench-smoke
+bench-smoke: envtest ## Run the system benchmark at N=50 and assert that every figure (P1-P6) was produced, not its timing; part of make test; about a minute.
+	MCP_BENCH=smoke $(BENCH_SYSTEM) -v -timeout 10m
 
 FUZZ_TIME ?= 3s
 

@@ -132,17 +132,8 @@ func (s *Server) endpoint(e Endpoint, h http.HandlerFunc) http.Handler {
 			h(w, r)
 			return
 		}
-		if hf.Delay > 0 {
-			t := time.NewTimer(hf.Delay)
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				t.Stop()
-				return
-			case <-s.done:
-				t.Stop()
-				return
-			}
+		if !s.sleep(r, hf.Delay) {
+			return
 		}
 		switch {
 		case hf.Status != 0 && hf.HTML:

@@ -161,3 +161,18 @@ func TestBackCompatNoPRMNoMetadata(t *testing.T) {
 		t.Error("token from default endpoints rejected")
 	}
 }
+
+func TestLatencyDelaysEveryRoute(t *testing.T) {
+	const latency = 80 * time.Millisecond
+	s := newServer(t, Options{Latency: latency, SeparateOrigins: true})
+	for _, url := range []string{
+		s.ASOrigin() + asWellKnown,      // a route
+		s.MCPOrigin() + "/no-such-path", // a 404
+	} {
+		start := time.Now()
+		resp, _ := getJSON(t, url)
+		if took := time.Since(start); took < latency {
+			t.Errorf("GET %s answered %d after %s, want at least %s", url, resp.StatusCode, took, latency)
+		}
+	}
+}

@@ -35,6 +35,7 @@ func main() {
 		staticID     = flag.String("static-client-id", "", "pre-register a client with this ID (client_secret_basic)")
 		staticSecret = flag.String("static-client-secret", "", "secret of --static-client-id")
 		staticRedir  = flag.String("static-client-redirect-uri", "", "redirect URI of --static-client-id")
+		latency      = flag.Duration("latency", 0, "delay added to every request, as a provider that is not on loopback")
 	)
 	flag.Parse()
 
@@ -50,6 +51,7 @@ func main() {
 		OfflineAccess:         *offline,
 		DisableDCR:            *noDCR,
 		AllowHTTPRedirectURIs: *httpRedirect,
+		Latency:               *latency,
 	}, *asAddr, *mcpAddr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake-mcp-server:", err)
