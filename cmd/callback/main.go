@@ -67,9 +67,9 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.userHeader, "user-header", "",
 		"Trusted-header mode: read the user ID from this header, e.g. X-Forwarded-User, which the proxy must set on every route, the callback included. It wins over a ticket; a ticket naming someone else is refused. Only safe when nothing but the authenticating proxy can reach --listen.")
 	fs.StringVar(&o.ticketKeyFile, "ticket-key-file", "",
-		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with. A ticket in a connect link is accepted once (remembered in the ConfigMaps "+callback.UsedOnceConfigMapPrefix+"*).")
+		"Ticket mode: file with the HS256 key (at least 32 random bytes) the chat backend signs connect tickets with; comma-separated files during a rotation, each accepted. A ticket in a connect link is accepted once (remembered in the ConfigMaps "+callback.UsedOnceConfigMapPrefix+"*).")
 	fs.StringVar(&o.cookieKeyFile, "cookie-key-file", "",
-		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required).")
+		"File of at least 32 random bytes (e.g. head -c 32 /dev/urandom), the same for every replica; the flow cookie's key is derived from it (required). During a rotation: the new file, a comma, the old one; the first seals, both open.")
 	fs.StringVar(&o.returnOrigins, "allowed-return-origins", "",
 		"Comma-separated origins (scheme://host[:port]) that connect's return_to may send the user back to.")
 	o.egress.BindFlags(fs)
@@ -94,19 +94,22 @@ func newScheme() *runtime.Scheme {
 	return scheme
 }
 
-// readKey reads a key file; empty path means "not configured".
-func readKey(flagName, path string) ([]byte, error) {
-	if path == "" {
-		return nil, nil
+// readKeys reads a comma-separated list of key files, the current key
+// first (a rotation lists the new key, then the old one); empty means "not
+// configured".
+func readKeys(flagName, paths string) ([][]byte, error) {
+	var keys [][]byte
+	for _, path := range splitList(paths) {
+		key, err := os.ReadFile(path) //nolint:gosec // G304: the path is the operator's own --*-key-file flag
+		if err != nil {
+			return nil, fmt.Errorf("reading --%s: %w", flagName, err)
+		}
+		if len(key) < callback.MinKeyBytes {
+			return nil, fmt.Errorf("--%s %s holds %d bytes; at least %d random bytes are required (head -c 32 /dev/urandom)", flagName, path, len(key), callback.MinKeyBytes)
+		}
+		keys = append(keys, key)
 	}
-	key, err := os.ReadFile(path) //nolint:gosec // G304: the path is the operator's own --*-key-file flag
-	if err != nil {
-		return nil, fmt.Errorf("reading --%s: %w", flagName, err)
-	}
-	if len(key) < callback.MinKeyBytes {
-		return nil, fmt.Errorf("--%s %s holds %d bytes; at least %d random bytes are required (head -c 32 /dev/urandom)", flagName, path, len(key), callback.MinKeyBytes)
-	}
-	return key, nil
+	return keys, nil
 }
 
 func splitList(s string) []string {
@@ -139,11 +142,11 @@ func run(ctx context.Context, o options) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	cookieKey, err := readKey("cookie-key-file", o.cookieKeyFile)
+	cookieKeys, err := readKeys("cookie-key-file", o.cookieKeyFile)
 	if err != nil {
 		return err
 	}
-	ticketKey, err := readKey("ticket-key-file", o.ticketKeyFile)
+	ticketKeys, err := readKeys("ticket-key-file", o.ticketKeyFile)
 	if err != nil {
 		return err
 	}
@@ -161,8 +164,8 @@ func run(ctx context.Context, o options) error {
 		Namespace:            o.namespace,
 		PublicURL:            o.publicURL,
 		UserHeader:           o.userHeader,
-		TicketKey:            ticketKey,
-		CookieKey:            cookieKey,
+		TicketKeys:           ticketKeys,
+		CookieKeys:           cookieKeys,
 		AllowedReturnOrigins: splitList(o.returnOrigins),
 		HTTPClient:           oauth.NewHTTPClient(o.egress),
 		Client:               client.NewNamespacedClient(kube, o.namespace),

@@ -174,3 +174,27 @@ func TestTokenListenRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestReadKeys: a rotation names the new key file, then the old one; each
+// must hold enough random bytes, and the error names the flag and file.
+func TestReadKeys(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, n int) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Repeat("k", n)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newKey, oldKey, short := write("new.key", 32), write("old.key", 40), write("short.key", 8)
+	keys, err := readKeys("cookie-key-file", newKey+","+oldKey)
+	if err != nil || len(keys) != 2 || len(keys[0]) != 32 || len(keys[1]) != 40 {
+		t.Fatalf("readKeys = %d keys, %v; want the new key then the old one", len(keys), err)
+	}
+	if keys, err := readKeys("ticket-key-file", ""); err != nil || keys != nil {
+		t.Errorf("no files: %v, %v; want none configured", keys, err)
+	}
+	if _, err := readKeys("cookie-key-file", newKey+","+short); err == nil || !strings.Contains(err.Error(), "--cookie-key-file "+short) {
+		t.Errorf("a short key: %v, want an error naming the flag and the file", err)
+	}
+}

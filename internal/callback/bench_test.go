@@ -10,7 +10,7 @@ import (
 // /connect writes it and /callback reads it: JSON, AES-256-GCM with a fresh
 // nonce, base64, then the reverse with the server binding and expiry checks.
 func BenchmarkFlowCookieSealOpen(b *testing.B) {
-	fs, err := newFlowSealer([]byte(strings.Repeat("k", MinKeyBytes)))
+	fs, err := newFlowSealer([][]byte{[]byte(strings.Repeat("k", MinKeyBytes))})
 	if err != nil {
 		b.Fatal(err)
 	}

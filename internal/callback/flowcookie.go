@@ -62,13 +62,29 @@ var (
 	errFlowOtherServer = errors.New("the sign-in cookie belongs to another server's sign-in; start connecting again")
 )
 
-// flowSealer encrypts and authenticates flows with AES-256-GCM under a key
-// derived from the shared --cookie-key-file, so every replica can open them.
-type flowSealer struct{ aead cipher.AEAD }
+// flowSealer encrypts and authenticates flows with AES-256-GCM under keys
+// derived from the shared --cookie-key-file keys, so every replica can open
+// them: the first key seals, any key opens.
+type flowSealer struct{ aeads []cipher.AEAD }
 
-func newFlowSealer(secret []byte) (*flowSealer, error) {
+func newFlowSealer(secrets [][]byte) (*flowSealer, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("a cookie key is required")
+	}
+	fs := &flowSealer{}
+	for _, secret := range secrets {
+		aead, err := newFlowAEAD(secret)
+		if err != nil {
+			return nil, err
+		}
+		fs.aeads = append(fs.aeads, aead)
+	}
+	return fs, nil
+}
+
+func newFlowAEAD(secret []byte) (cipher.AEAD, error) {
 	if len(secret) < MinKeyBytes {
-		return nil, fmt.Errorf("the cookie key has %d bytes; at least %d random bytes are required", len(secret), MinKeyBytes)
+		return nil, fmt.Errorf("a cookie key has %d bytes; at least %d random bytes are required", len(secret), MinKeyBytes)
 	}
 	// v2: the user ID is sealed ahead of the JSON (v1 had it inside); a v1
 	// cookie reads as not valid.
@@ -84,7 +100,7 @@ func newFlowSealer(secret []byte) (*flowSealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the cookie cipher: %w", err)
 	}
-	return &flowSealer{aead: aead}, nil
+	return aead, nil
 }
 
 func (fs *flowSealer) seal(f flow) (string, error) {
@@ -94,9 +110,10 @@ func (fs *flowSealer) seal(f flow) (string, error) {
 	}
 	plain := binary.AppendUvarint(nil, uint64(len(f.User)))
 	plain = append(append(plain, f.User...), rest...)
-	nonce := make([]byte, fs.aead.NonceSize())
+	sealer := fs.aeads[0]
+	nonce := make([]byte, sealer.NonceSize())
 	_, _ = rand.Read(nonce)
-	out := fs.aead.Seal(nonce, nonce, plain, nil)
+	out := sealer.Seal(nonce, nonce, plain, nil)
 	v := base64.RawURLEncoding.EncodeToString(out)
 	if len(v) > maxCookieBytes {
 		// The user ID is at most mcpauth.MaxUserIDBytes, which leaves the
@@ -106,14 +123,27 @@ func (fs *flowSealer) seal(f flow) (string, error) {
 	return v, nil
 }
 
+// unseal opens raw with whichever key sealed it.
+func (fs *flowSealer) unseal(raw []byte) ([]byte, bool) {
+	for _, aead := range fs.aeads {
+		n := aead.NonceSize()
+		if len(raw) < n {
+			return nil, false
+		}
+		if plain, err := aead.Open(nil, raw[:n], raw[n:], nil); err == nil {
+			return plain, true
+		}
+	}
+	return nil, false
+}
+
 func (fs *flowSealer) open(v, namespace, name string, now time.Time) (flow, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(raw) < fs.aead.NonceSize() {
+	if err != nil {
 		return flow{}, errFlowInvalid
 	}
-	n := fs.aead.NonceSize()
-	plain, err := fs.aead.Open(nil, raw[:n], raw[n:], nil)
-	if err != nil {
+	plain, ok := fs.unseal(raw)
+	if !ok {
 		return flow{}, errFlowInvalid
 	}
 	userLen, k := binary.Uvarint(plain)

@@ -48,11 +48,11 @@ var fuzzKnownFlows = []flow{
 // flipped bit, truncated, or under another key; it does not show the user
 // in clear text.
 func FuzzFlowCookie(f *testing.F) {
-	fs, err := newFlowSealer([]byte(fuzzCookieKey))
+	fs, err := newFlowSealer([][]byte{[]byte(fuzzCookieKey)})
 	if err != nil {
 		f.Fatal(err)
 	}
-	other, err := newFlowSealer([]byte(strings.Repeat("o", MinKeyBytes)))
+	other, err := newFlowSealer([][]byte{[]byte(strings.Repeat("o", MinKeyBytes))})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package callback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,6 +39,23 @@ type identity struct {
 	byHeader bool
 }
 
+// verifyTicket accepts a ticket signed with any ticket key: a rotation
+// overlaps the new key and the old one. A key that verified the signature
+// decides the error (expired, too long); otherwise the ticket is invalid.
+func (s *Server) verifyTicket(raw string) (mcpauth.Ticket, error) {
+	err := mcpauth.ErrTicketInvalid
+	for _, key := range s.opts.TicketKeys {
+		t, e := mcpauth.VerifyTicket(key, raw)
+		if e == nil {
+			return t, nil
+		}
+		if !errors.Is(e, mcpauth.ErrTicketInvalid) {
+			err = e
+		}
+	}
+	return mcpauth.Ticket{}, err
+}
+
 // identify returns the signed-in user of a request that starts something:
 // connect, /connections, disconnect. server ("namespace/name", or "" for
 // routes about no one server) must match a ticket's srv binding.
@@ -58,16 +76,16 @@ func (s *Server) identify(ctx context.Context, r *http.Request, src ticketSource
 		hdr, byHeader = "", false
 	}
 	raw, inURL, sent := ticketOf(r, src)
-	if (!sent || len(s.opts.TicketKey) == 0) && src == ticketBearerNoHeader {
+	if (!sent || len(s.opts.TicketKeys) == 0) && src == ticketBearerNoHeader {
 		return identity{}, unauthorized(http.StatusUnauthorized, "no ticket: send one minted with mcpauth.MintTicket as Authorization: Bearer")
 	}
-	if !sent || len(s.opts.TicketKey) == 0 {
+	if !sent || len(s.opts.TicketKeys) == 0 {
 		if !byHeader {
 			return identity{}, unauthorized(http.StatusUnauthorized, "no signed-in user: send a connect ticket or come through the authenticating proxy")
 		}
 		return identity{user: hdr, byHeader: true}, checkUserID(hdr)
 	}
-	t, err := mcpauth.VerifyTicket(s.opts.TicketKey, raw)
+	t, err := s.verifyTicket(raw)
 	switch {
 	case err != nil:
 		return identity{}, unauthorized(http.StatusUnauthorized, err.Error())

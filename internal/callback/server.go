@@ -43,10 +43,13 @@ type Options struct {
 	PublicURL string
 	// UserHeader enables trusted-header mode: the user ID is this header.
 	UserHeader string
-	// TicketKey enables ticket mode: HS256 tickets signed with this key.
-	TicketKey []byte
-	// CookieKey is the shared secret the flow cookie's sealing key is derived from.
-	CookieKey []byte
+	// TicketKeys enable ticket mode: HS256 tickets signed with any of them
+	// are accepted, so a rotation can overlap the new key and the old one.
+	TicketKeys [][]byte
+	// CookieKeys are the shared secrets the flow cookie's sealing keys are
+	// derived from: the first seals, every one opens (a rotation lists the
+	// new key first and the old one after, for a sign-in's 10 minutes).
+	CookieKeys [][]byte
 	// AllowedReturnOrigins are the origins (scheme://host[:port]) return_to may name.
 	AllowedReturnOrigins []string
 	// HTTPClient is oauth.NewHTTPClient's egress-guarded client.
@@ -78,17 +81,19 @@ func New(opts Options) (*Server, error) {
 	if opts.Client == nil || opts.HTTPClient == nil {
 		return nil, errors.New("a Kubernetes client and an HTTP client are required")
 	}
-	if opts.UserHeader == "" && len(opts.TicketKey) == 0 {
+	if opts.UserHeader == "" && len(opts.TicketKeys) == 0 {
 		return nil, errors.New("no user identity mode: set a user header or a ticket key")
 	}
-	if len(opts.TicketKey) > 0 && len(opts.TicketKey) < MinKeyBytes {
-		return nil, fmt.Errorf("the ticket key has %d bytes; at least %d random bytes are required", len(opts.TicketKey), MinKeyBytes)
+	for _, k := range opts.TicketKeys {
+		if len(k) < MinKeyBytes {
+			return nil, fmt.Errorf("a ticket key has %d bytes; at least %d random bytes are required", len(k), MinKeyBytes)
+		}
 	}
 	base, err := parsePublicURL(opts.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := newFlowSealer(opts.CookieKey)
+	sealer, err := newFlowSealer(opts.CookieKeys)
 	if err != nil {
 		return nil, err
 	}

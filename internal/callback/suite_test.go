@@ -139,8 +139,8 @@ func newEnv(o setup) *env {
 		Namespace:            e.ns,
 		PublicURL:            e.url,
 		UserHeader:           userHeader,
-		TicketKey:            ticketKey,
-		CookieKey:            cookieKey,
+		TicketKeys:           [][]byte{ticketKey},
+		CookieKeys:           [][]byte{cookieKey},
 		AllowedReturnOrigins: []string{e.returnOK},
 		HTTPClient:           oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true}),
 		Client:               client.NewNamespacedClient(k8sClient, e.ns),
@@ -149,7 +149,7 @@ func newEnv(o setup) *env {
 	}
 	switch o.modes {
 	case headerOnly:
-		e.opts.TicketKey = nil
+		e.opts.TicketKeys = nil
 	case ticketsOnly:
 		e.opts.UserHeader = ""
 	}

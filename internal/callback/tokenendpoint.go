@@ -49,7 +49,7 @@ func CheckLoopback(addr string) error {
 // TokenHandler is the token listener's handler. It needs ticket mode: the
 // trusted header means nothing on a port every container of the pod reaches.
 func (s *Server) TokenHandler() (http.Handler, error) {
-	if len(s.opts.TicketKey) == 0 {
+	if len(s.opts.TicketKeys) == 0 {
 		return nil, errors.New("the token endpoint authenticates requests with tickets: configure a ticket key")
 	}
 	mux := http.NewServeMux()

@@ -21,7 +21,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
+
 	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
@@ -29,7 +32,7 @@ import (
 )
 
 func TestFlowCookieSealing(t *testing.T) {
-	fs, err := newFlowSealer([]byte(strings.Repeat("k", MinKeyBytes)))
+	fs, err := newFlowSealer([][]byte{[]byte(strings.Repeat("k", MinKeyBytes))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,19 +54,40 @@ func TestFlowCookieSealing(t *testing.T) {
 	if _, err := fs.open(sealed, "chat", "github", now.Add(flowTTL)); !errors.Is(err, errFlowExpired) {
 		t.Errorf("an expired cookie opened: %v", err)
 	}
-	other, _ := newFlowSealer([]byte(strings.Repeat("x", MinKeyBytes)))
+	other, _ := newFlowSealer([][]byte{[]byte(strings.Repeat("x", MinKeyBytes))})
 	if _, err := other.open(sealed, "chat", "github", now); !errors.Is(err, errFlowInvalid) {
 		t.Errorf("a cookie sealed with another key opened: %v", err)
 	}
-	if _, err := newFlowSealer([]byte("short")); err == nil {
+	if _, err := newFlowSealer([][]byte{[]byte("short")}); err == nil {
 		t.Error("a short cookie key was accepted")
+	}
+	// A rotation: the new key first seals, the old one still opens the
+	// cookies of sign-ins started before; once the old key is dropped they
+	// no longer open.
+	rotated, err := newFlowSealer([][]byte{[]byte(strings.Repeat("n", MinKeyBytes)), []byte(strings.Repeat("k", MinKeyBytes))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rotated.open(sealed, "chat", "github", now); err != nil || got.User != "alice" {
+		t.Errorf("a cookie of the previous key did not open during the rotation: %+v, %v", got, err)
+	}
+	fresh, err := rotated.seal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.open(fresh, "chat", "github", now); !errors.Is(err, errFlowInvalid) {
+		t.Errorf("the rotation sealed with the old key, not the first: %v", err)
+	}
+	newOnly, _ := newFlowSealer([][]byte{[]byte(strings.Repeat("n", MinKeyBytes))})
+	if _, err := newOnly.open(fresh, "chat", "github", now); err != nil {
+		t.Errorf("the new key alone does not open what the rotation sealed: %v", err)
 	}
 	// Authentic but malformed (only a key holder could make these): a user
 	// ID running past the end, a truncated length, no JSON after the user.
 	for _, plain := range []string{"\x64ab{}", "\x80", "\x01a"} {
-		nonce := make([]byte, fs.aead.NonceSize())
+		nonce := make([]byte, fs.aeads[0].NonceSize())
 		_, _ = rand.Read(nonce)
-		v := base64.RawURLEncoding.EncodeToString(fs.aead.Seal(nonce, nonce, []byte(plain), nil))
+		v := base64.RawURLEncoding.EncodeToString(fs.aeads[0].Seal(nonce, nonce, []byte(plain), nil))
 		if _, err := fs.open(v, "chat", "github", now); !errors.Is(err, errFlowInvalid) {
 			t.Errorf("plaintext %q opened: %v", plain, err)
 		}
@@ -75,7 +99,7 @@ func TestFlowCookieSealing(t *testing.T) {
 // at their largest fixed sizes (namespace and name of 63 characters) and a
 // generous issuer, scope list and return_to, and comes back byte for byte.
 func TestFlowCookieFitsTheLongestUserID(t *testing.T) {
-	fs, err := newFlowSealer([]byte(strings.Repeat("k", MinKeyBytes)))
+	fs, err := newFlowSealer([][]byte{[]byte(strings.Repeat("k", MinKeyBytes))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,5 +331,41 @@ func TestRoleNamesTheUsedOnceConfigMaps(t *testing.T) {
 	want := "  resources: [configmaps]\n  resourceNames: [" + names + "]\n  verbs: [get, update]\n"
 	if !strings.Contains(string(role), want) {
 		t.Errorf("config/callback/role.yaml does not grant get and update on ConfigMaps %s", names)
+	}
+}
+
+// TestTicketKeyRotation: during a rotation a ticket signed with the old key
+// or the new one is accepted; a key that signed it decides the error.
+func TestTicketKeyRotation(t *testing.T) {
+	oldKey, newKey := []byte(strings.Repeat("o", MinKeyBytes)), []byte(strings.Repeat("n", MinKeyBytes))
+	s := &Server{opts: Options{TicketKeys: [][]byte{newKey, oldKey}}}
+	mint := func(key []byte, ttl time.Duration) string {
+		raw, err := mcpauth.MintTicket(key, mcpauth.Ticket{User: "alice", AnyServer: true, TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	for name, key := range map[string][]byte{"old": oldKey, "new": newKey} {
+		if got, err := s.verifyTicket(mint(key, time.Minute)); err != nil || got.User != "alice" {
+			t.Errorf("a ticket of the %s key: %+v, %v", name, got, err)
+		}
+	}
+	if _, err := s.verifyTicket(mint([]byte(strings.Repeat("x", MinKeyBytes)), time.Minute)); !errors.Is(err, mcpauth.ErrTicketInvalid) {
+		t.Errorf("a ticket of an unknown key: %v, want invalid", err)
+	}
+	hourAgo := time.Now().Add(-time.Hour)
+	expired, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{Subject: "alice",
+		Audience: jwt.ClaimStrings{mcpauth.TicketAudience}, IssuedAt: jwt.NewNumericDate(hourAgo),
+		ExpiresAt: jwt.NewNumericDate(hourAgo.Add(time.Minute))}).SignedString(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.verifyTicket(expired); !errors.Is(err, mcpauth.ErrTicketExpired) {
+		t.Errorf("an expired ticket of the old key: %v, want expired", err)
+	}
+	s.opts.TicketKeys = [][]byte{newKey}
+	if _, err := s.verifyTicket(mint(oldKey, time.Minute)); !errors.Is(err, mcpauth.ErrTicketInvalid) {
+		t.Errorf("once the old key is dropped its tickets still pass: %v", err)
 	}
 }
