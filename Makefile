@@ -12,6 +12,8 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 KUSTOMIZE_VERSION ?= v5.8.2
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+HELM_VERSION ?= v4.3.2
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 
 # kube-apiserver, kube-controller-manager and etcd built from source (see hack/envtest-assets.sh).
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
@@ -28,9 +30,15 @@ help: ## Show this help.
 
 ##@ Development
 
+# Where `make manifests` copies the generated files the Helm chart renders.
+CHART_GENERATED = charts/mcp-operator/files/generated
+
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests under config/.
+manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests under config/ (and their copies in the Helm chart).
 	$(CONTROLLER_GEN) rbac:roleName=mcp-operator-manager crd webhook paths="./api/..." paths="./controllers/..." paths="./webhooks/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
+	@# The Helm chart renders the same generated CRD, manager rules and webhook
+	@# rules, from copies (helm reads only files inside the chart).
+	cp config/crd/bases/mcpoperator.io_mcpservers.yaml config/rbac/role.yaml config/webhook/manifests.yaml $(CHART_GENERATED)/
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types.
@@ -51,8 +59,8 @@ lint: golangci-lint ## Run golangci-lint (config in .golangci.yml; linters and t
 .PHONY: verify
 verify: manifests generate ## Fail when generated files (CRDs, RBAC, deepcopy, dist/install.yaml) are stale or code is not gofmt'ed.
 	@test -z "$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'); exit 1; }
-	@git diff --exit-code -- config api || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config api)" || { git status --porcelain -- config api; echo "generated files are not committed"; exit 1; }
+	@git diff --exit-code -- config api $(CHART_GENERATED) || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api $(CHART_GENERATED))" || { git status --porcelain -- config api $(CHART_GENERATED); echo "generated files are not committed"; exit 1; }
 	@$(MAKE) -s --no-print-directory build-installer IMG=mcp-operator:latest DEPLOY_CONFIG=config/default
 	@test -z "$$(git status --porcelain -- dist)" || { git status --porcelain -- dist; git diff --stat -- dist; echo "dist/install.yaml is stale or not committed: run 'make build-installer' and commit"; exit 1; }
 
@@ -61,8 +69,8 @@ envtest: ## Build kube-apiserver, kube-controller-manager and etcd from source (
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet lint fuzz envtest kustomize conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced) and a real node-oidc-provider (go test's summary comes last).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
+test: manifests generate vet lint fuzz envtest kustomize helm conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced) and a real node-oidc-provider (go test's summary comes last).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: oidc-provider
 oidc-provider: ## Install node-oidc-provider (pinned by test/oidcprovider/package-lock.json), the third-party authorization server of the tests, and Node 22 into a cache outside the repo.
@@ -198,6 +206,13 @@ $(KUSTOMIZE):
 .PHONY: kustomize-path
 kustomize-path: $(KUSTOMIZE)
 	@echo $(KUSTOMIZE)
+
+.PHONY: helm
+helm: $(HELM) ## Install helm into bin/, built from the Go module proxy (test/install lints, renders and dry-runs the chart with it).
+$(HELM):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm $(HELM)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
