@@ -14,6 +14,8 @@ KUSTOMIZE_VERSION ?= v5.8.2
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 CRD_REF_DOCS_VERSION ?= v0.3.0
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+HELM_VERSION ?= v4.3.2
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 
 # kube-apiserver, kube-controller-manager and etcd built from source (see hack/envtest-assets.sh).
 ENVTEST_ASSETS = $(shell hack/envtest-assets.sh)
@@ -30,9 +32,15 @@ help: ## Show this help.
 
 ##@ Development
 
+# Where `make manifests` copies the generated files the Helm chart renders.
+CHART_GENERATED = charts/mcp-operator/files/generated
+
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests under config/.
+manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests under config/ (and their copies in the Helm chart).
 	$(CONTROLLER_GEN) rbac:roleName=mcp-operator-manager crd webhook paths="./api/..." paths="./controllers/..." paths="./webhooks/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
+	@# The Helm chart renders the same generated CRD, manager rules and webhook
+	@# rules, from copies (helm reads only files inside the chart).
+	cp config/crd/bases/mcpoperator.io_mcpservers.yaml config/rbac/role.yaml config/webhook/manifests.yaml $(CHART_GENERATED)/
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types.
@@ -55,18 +63,20 @@ api-docs: crd-ref-docs ## Generate docs/api-reference.md from the API types.
 	$(CRD_REF_DOCS) --source-path=./api --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api-reference.md >/dev/null
 
 .PHONY: verify
-verify: manifests generate api-docs ## Fail when generated files (CRDs, RBAC, deepcopy, the API reference) are stale or code is not gofmt'ed.
+verify: manifests generate api-docs ## Fail when generated files (CRDs, RBAC, deepcopy, the chart's copies, the API reference, dist/install.yaml) are stale or code is not gofmt'ed.
 	@test -z "$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'); exit 1; }
-	@git diff --exit-code -- config api docs/api-reference.md || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- config api docs/api-reference.md)" || { git status --porcelain -- config api docs/api-reference.md; echo "generated files are not committed"; exit 1; }
+	@git diff --exit-code -- config api $(CHART_GENERATED) docs/api-reference.md || { echo "generated files are stale: run 'make manifests generate api-docs' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- config api $(CHART_GENERATED) docs/api-reference.md)" || { git status --porcelain -- config api $(CHART_GENERATED) docs/api-reference.md; echo "generated files are not committed"; exit 1; }
+	@$(MAKE) -s --no-print-directory build-installer IMG=mcp-operator:latest DEPLOY_CONFIG=config/default
+	@test -z "$$(git status --porcelain -- dist)" || { git status --porcelain -- dist; git diff --stat -- dist; echo "dist/install.yaml is stale or not committed: run 'make build-installer' and commit"; exit 1; }
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver, kube-controller-manager and etcd from source (cached outside the repo; ~15 min the first time).
 	@hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet lint fuzz envtest kustomize conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced) and a real node-oidc-provider, then the system benchmark's smoke run (bench-smoke, quiet unless it fails; about a minute).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
+test: manifests generate vet lint fuzz envtest kustomize helm conformance oidc-provider ## Run every test: a short run of each fuzz target, the MCP conformance suite, then go test against a real kube-apiserver and etcd (the e2e suite also with kube-controller-manager, RBAC and admission enforced), a real node-oidc-provider and the Helm chart, then the system benchmark's smoke run (bench-smoke, quiet unless it fails; about a minute).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" OIDC_PROVIDER_DIR="$(OIDC_PROVIDER_DIR)" go test $(GO_TEST_FLAGS) ./...
 	MCP_BENCH=smoke $(BENCH_SYSTEM) -timeout 10m
 
 .PHONY: oidc-provider
@@ -133,21 +143,50 @@ IMG ?= mcp-operator:latest
 docker-build: ## Build the image holding /manager and /callback (needs a Docker engine; none runs on the dev VMs).
 	docker build --build-arg VERSION=$(VERSION) -t $(IMG) .
 
+# The kustomization deploy, undeploy and build-installer render: config/default
+# (webhooks, needs cert-manager), config/default-nowebhook (no cert-manager)
+# or config/namespaced (after editing its namespace list).
+DEPLOY_CONFIG ?= config/default
+
+# render-config prints $(DEPLOY_CONFIG) rendered with the manager image set to
+# $(IMG). The image is set in a throwaway kustomization that uses the overlay
+# as its only resource, so config/ in the repository is never edited
+# (`kustomize edit set image` would rewrite it). It lives two levels down in
+# the git-ignored .local/ because kustomize takes only relative resource paths.
+define render-config
+mkdir -p .local; tmp="$$(mktemp -d .local/render.XXXXXX)"; trap 'rm -rf "$$tmp"' EXIT; \
+( cd "$$tmp" && $(KUSTOMIZE) create --resources "../../$(DEPLOY_CONFIG)" && $(KUSTOMIZE) edit set image "mcp-operator=$(IMG)" ) && \
+$(KUSTOMIZE) build "$$tmp"
+endef
+
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
 	kubectl apply -k config/crd
 
 .PHONY: uninstall
-uninstall: manifests ## Remove the CRDs from the cluster.
+uninstall: manifests ## Remove the CRDs from the cluster (delete every MCPServer first, while the manager runs: see undeploy).
 	kubectl delete -k config/crd --ignore-not-found
 
-.PHONY: deploy
-deploy: manifests ## Install the operator with its webhooks (needs cert-manager) into the cluster of the current kubeconfig.
-	kubectl apply -k config/default
+.PHONY: build-installer
+build-installer: manifests kustomize ## Write dist/install.yaml: config/default (DEPLOY_CONFIG) as one manifest, manager image IMG. Commit it; make verify checks it.
+	@mkdir -p dist
+	@{ echo "# Generated by 'make build-installer' from $(DEPLOY_CONFIG); do not edit."; \
+	  echo "# Needs cert-manager. Install: kubectl apply --server-side -f install.yaml"; \
+	  $(render-config); } > dist/install.yaml
 
+.PHONY: deploy
+deploy: manifests kustomize ## Install the operator from DEPLOY_CONFIG (default config/default: webhooks, needs cert-manager) with the manager image IMG into the cluster of the current kubeconfig.
+	@$(render-config) | kubectl apply --server-side -f -
+
+# undeploy deletes every MCPServer first and waits: their finalizer revokes
+# registered clients and is removed by the manager, so the manager must still
+# be running. Then the manager, its RBAC and webhooks, and the CRD.
 .PHONY: undeploy
-undeploy: ## Remove the operator and its webhooks from the cluster.
-	kubectl delete -k config/default --ignore-not-found
+undeploy: kustomize ## Remove the operator: every MCPServer first (the finalizer needs the running manager), then the manager, webhooks, RBAC and CRD.
+	@if kubectl get crd mcpservers.mcpoperator.io >/dev/null 2>&1; then \
+		kubectl delete mcpservers.mcpoperator.io --all --all-namespaces --wait --timeout=5m; \
+	fi
+	@$(render-config) | kubectl delete --ignore-not-found --wait -f -
 
 .PHONY: run
 run: manifests generate ## Run the manager locally against the current kubeconfig.
@@ -197,6 +236,13 @@ $(KUSTOMIZE):
 .PHONY: kustomize-path
 kustomize-path: $(KUSTOMIZE)
 	@echo $(KUSTOMIZE)
+
+.PHONY: helm
+helm: $(HELM) ## Install helm into bin/, built from the Go module proxy (test/install lints, renders and dry-runs the chart with it).
+$(HELM):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm $(HELM)
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
