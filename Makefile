@@ -40,7 +40,8 @@ manifests: controller-gen ## Generate the CRD, RBAC and webhook manifests under 
 	$(CONTROLLER_GEN) rbac:roleName=mcp-operator-manager crd webhook paths="./api/..." paths="./controllers/..." paths="./webhooks/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac output:webhook:artifacts:config=config/webhook
 	@# The Helm chart renders the same generated CRD, manager rules and webhook
 	@# rules, from copies (helm reads only files inside the chart).
-	cp config/crd/bases/mcpoperator.io_mcpservers.yaml config/rbac/role.yaml config/webhook/manifests.yaml $(CHART_GENERATED)/
+	cp config/crd/bases/mcpoperator.io_mcpservers.yaml config/rbac/role.yaml config/webhook/manifests.yaml \
+		config/prometheus/prometheusrule.yaml config/prometheus/mcp-operator-dashboard.json $(CHART_GENERATED)/
 
 .PHONY: generate
 generate: controller-gen ## Generate deepcopy code for the API types.
