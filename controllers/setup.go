@@ -94,11 +94,12 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 		return fmt.Errorf("adding the token Secret cache to the manager: %w", err)
 	}
 	if err := (&tokenrefresh.Refresher{
-		Client:     mgr.GetClient(),
-		APIReader:  mgr.GetAPIReader(),
-		Recorder:   mgr.GetEventRecorder("mcp-operator-refresher"),
-		HTTPClient: cfg.HTTPClient,
-		Clock:      cfg.Clock,
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		SecretMetadata: mgr.GetCache(),
+		Recorder:       mgr.GetEventRecorder("mcp-operator-refresher"),
+		HTTPClient:     cfg.HTTPClient,
+		Clock:          cfg.Clock,
 	}).SetupWithManager(mgr, tokens); err != nil {
 		return err
 	}

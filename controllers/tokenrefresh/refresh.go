@@ -143,7 +143,7 @@ func (r *Refresher) flowConfig(ctx context.Context, namespace, name string) (*mc
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, server); err != nil {
 		return nil, nil, client.IgnoreNotFound(fmt.Errorf("reading MCPServer %s/%s: %w", namespace, name, err))
 	}
-	cfg, err := serverconfig.Load(ctx, r.APIReader, server)
+	cfg, err := r.loadConfig(ctx, server)
 	if errors.Is(err, serverconfig.ErrNotConfigured) {
 		return server, nil, nil
 	}

@@ -37,8 +37,13 @@ type Refresher struct {
 	Client client.Client
 	// APIReader reads live objects: every token Secret's data (the token
 	// cache holds metadata only), a token Secret after a write conflict, and
-	// the client Secret.
+	// the client Secret when it changed.
 	APIReader client.Reader
+	// SecretMetadata reads Secrets' metadata from the manager's cache (its
+	// metadata-only watch of Secrets): a client Secret's resourceVersion
+	// tells whether the configuration built from it is still current. nil:
+	// the client Secret is read at every refresh.
+	SecretMetadata client.Reader
 	Recorder  recorder.EventRecorder
 	// HTTPClient is the egress-guarded client for the token endpoint.
 	HTTPClient *http.Client
@@ -54,6 +59,7 @@ type Refresher struct {
 	states    stateTracker
 	untrusted untrustedTracker
 	pending   pendingStore
+	configs   configCache
 }
 
 // Defaults of the Refresher's and ConnectedUsers' tunables.

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -67,6 +68,44 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(tok.AccessToken).NotTo(Equal(first.AccessToken))
 		Expect(tok.AccessToken).To(Equal(string(rg.secret("alice").Data[mcpauth.KeyAccessToken])))
 		Expect(tok.Expiry).To(BeTemporally("==", rg.clock.Now().Add(time.Hour)), "the expiry is on the refresher's clock")
+	})
+
+	It("reads the client Secret from the API server when it changed, not at every refresh", func() {
+		rg := newRig(fakeauth.Options{}, false, nil)
+		clientSecret := types.NamespacedName{Namespace: rg.ns, Name: rg.server.Status.OAuth2.ClientSecretName}
+		var liveReads atomic.Int32
+		rg.tweak = func(r *tokenrefresh.Refresher) {
+			live := r.APIReader
+			r.APIReader = readerFunc(func(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+				if key == clientSecret {
+					liveReads.Add(1)
+				}
+				return live.Get(ctx, key, obj, opts...)
+			})
+		}
+		rg.start()
+		const users, workers = 40, 8 // the refresher's default workers
+		for i := range users {
+			rg.connect(fmt.Sprintf("user-%d", i))
+		}
+		rg.step(cycle)
+		Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(users))
+		Expect(int(liveReads.Load())).To(BeNumerically("<=", 2),
+			"once (twice if the MCPServer's status changed meanwhile), not at each of the %d refreshes of %d workers", users, workers)
+
+		// The client Secret changes: the next refresh reads it again.
+		before := liveReads.Load()
+		s := &corev1.Secret{}
+		Expect(refresherAPI.c.Get(ctx, clientSecret, s)).To(Succeed())
+		s.Annotations = map[string]string{"example.com/rotated": "yes"}
+		Expect(refresherAPI.c.Update(ctx, s)).To(Succeed())
+		// Once the manager's metadata cache has the new version, a refresh
+		// reads the Secret again.
+		Eventually(func() int32 {
+			rg.step(cycle)
+			return liveReads.Load()
+		}).Should(BeNumerically(">", before), "a changed client Secret is read again")
+		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
 	})
 
 	It("sends the resource on refresh, and not when spec opts out", func() {
@@ -679,4 +718,15 @@ func directClient() client.WithWatch {
 	c, err := client.NewWithWatch(refresherAPI.cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 	return c
+}
+
+// readerFunc is a client.Reader whose Get is f; List is not used.
+type readerFunc func(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error
+
+func (f readerFunc) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return f(ctx, key, obj, opts...)
+}
+
+func (f readerFunc) List(context.Context, client.ObjectList, ...client.ListOption) error {
+	return errors.New("readerFunc: List is not supported")
 }

@@ -118,8 +118,9 @@ func (rg *rig) start() {
 	hc := oauth.NewHTTPClient(oauth.EgressPolicy{AllowLoopback: true, AllowInsecureHTTP: true})
 	hc.Transport = rg.forms.wrap(hc.Transport)
 	r := &tokenrefresh.Refresher{
-		Client:     mgr.GetClient(),
-		APIReader:  mgr.GetAPIReader(),
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		SecretMetadata: mgr.GetCache(),
 		Recorder:   mgr.GetEventRecorder("mcp-operator-refresher"),
 		HTTPClient: hc,
 		Clock:      rg.clock,
