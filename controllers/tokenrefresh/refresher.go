@@ -44,7 +44,7 @@ type Refresher struct {
 	// tells whether the configuration built from it is still current. nil:
 	// the client Secret is read at every refresh.
 	SecretMetadata client.Reader
-	Recorder  recorder.EventRecorder
+	Recorder       recorder.EventRecorder
 	// HTTPClient is the egress-guarded client for the token endpoint.
 	HTTPClient *http.Client
 	// Clock schedules refreshes; tests inject a fake one. It also drives the

@@ -121,9 +121,9 @@ func (rg *rig) start() {
 		Client:         mgr.GetClient(),
 		APIReader:      mgr.GetAPIReader(),
 		SecretMetadata: mgr.GetCache(),
-		Recorder:   mgr.GetEventRecorder("mcp-operator-refresher"),
-		HTTPClient: hc,
-		Clock:      rg.clock,
+		Recorder:       mgr.GetEventRecorder("mcp-operator-refresher"),
+		HTTPClient:     hc,
+		Clock:          rg.clock,
 	}
 	if rg.tweak != nil {
 		rg.tweak(r)
