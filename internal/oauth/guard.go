@@ -19,7 +19,8 @@ type addrClass int
 const (
 	addrOK addrClass = iota
 	addrLoopback
-	addrPrivate
+	addrPrivate   // private-use: RFC 1918, RFC 4193, CGNAT, benchmarking
+	addrSpecial   // special-purpose, never a real server: documentation, reserved, IETF protocol ranges
 	addrForbidden // never allowed, whatever the flags say
 )
 
@@ -40,28 +41,71 @@ var (
 	thisNetwork      = netip.MustParsePrefix("0.0.0.0/8")
 )
 
+// Private-use ranges netip's IsPrivate does not know. In-cluster and
+// corporate networks use them as they use RFC 1918, so they follow
+// --block-private-networks.
+var extraPrivate = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"), // CGNAT, RFC 6598 (some pod and VPN networks)
+	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking, RFC 2544
+	netip.MustParsePrefix("2001:2::/48"),   // benchmarking, RFC 5180
+}
+
+// IANA special-purpose ranges no MCP or authorization server lives on. They
+// are blocked unless --egress-allow-cidrs names them.
+var specialPurpose = []netip.Prefix{
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments, RFC 6890
+	netip.MustParsePrefix("192.0.2.0/24"),    // documentation TEST-NET-1, RFC 5737
+	netip.MustParsePrefix("198.51.100.0/24"), // documentation TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // documentation TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, RFC 1112
+	netip.MustParsePrefix("100::/64"),        // discard-only, RFC 6666
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation, RFC 3849
+	netip.MustParsePrefix("3fff::/20"),       // documentation, RFC 9637
+}
+
+func inAny(prefixes []netip.Prefix, ip netip.Addr) bool {
+	return slices.ContainsFunc(prefixes, func(p netip.Prefix) bool { return p.Contains(ip) })
+}
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address carries (NAT64,
+// IPv4-compatible, 6to4, Teredo), if any. Mapped addresses are unmapped by
+// the callers.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() || ip.Is4In6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	switch {
+	case nat64Prefix.Contains(ip), nat64LocalPrefix.Contains(ip),
+		ipv4Compatible.Contains(ip) && !ip.IsLoopback() && !ip.IsUnspecified():
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	case teredo.Contains(ip): // the client address is stored inverted
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+	}
+	return netip.Addr{}, false
+}
+
+// inList reports whether ip, or the IPv4 address it embeds, is in prefixes,
+// so a list entry cannot be sidestepped by spelling the address differently.
+func inList(prefixes []netip.Prefix, ip netip.Addr) bool {
+	ip = ip.Unmap().WithZone("")
+	if e, ok := embeddedIPv4(ip); ok && inAny(prefixes, e) {
+		return true
+	}
+	return inAny(prefixes, ip)
+}
+
 // classify says whether ip may be dialled, and why not. IPv4 addresses
 // embedded in IPv6 (mapped, IPv4-compatible, NAT64, 6to4, Teredo) are judged
 // by the embedded address too, so the guard cannot be sidestepped by
 // spelling an address differently.
 func classify(ip netip.Addr) (addrClass, string) {
 	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		b := ip.As16()
-		var embedded netip.Addr
-		switch {
-		case nat64Prefix.Contains(ip), nat64LocalPrefix.Contains(ip),
-			ipv4Compatible.Contains(ip) && !ip.IsLoopback() && !ip.IsUnspecified():
-			embedded = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
-		case sixToFour.Contains(ip):
-			embedded = netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
-		case teredo.Contains(ip): // the client address is stored inverted
-			embedded = netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]})
-		}
-		if embedded.IsValid() {
-			if c, why := classify(embedded); c != addrOK {
-				return c, why
-			}
+	if embedded, ok := embeddedIPv4(ip); ok {
+		if c, why := classify(embedded); c != addrOK {
+			return c, why
 		}
 	}
 	for _, m := range metadataAddrs {
@@ -78,8 +122,10 @@ func classify(ip netip.Addr) (addrClass, string) {
 		return addrForbidden, "a multicast or broadcast address"
 	case ip.IsLoopback():
 		return addrLoopback, "a loopback address"
-	case ip.IsPrivate():
+	case ip.IsPrivate(), inAny(extraPrivate, ip):
 		return addrPrivate, "a private address"
+	case inAny(specialPurpose, ip):
+		return addrSpecial, "a special-purpose (documentation or reserved) address"
 	}
 	return addrOK, ""
 }
@@ -87,18 +133,33 @@ func classify(ip netip.Addr) (addrClass, string) {
 // checkAddr applies the policy to one resolved address. The result, when
 // not nil, is a *blockedAddr that the transport turns into a URLBlocked
 // *Error naming the request URL.
+//
+// Order: forbidden addresses (metadata, link-local, ...) are refused whatever
+// the lists say; then --egress-deny-cidrs, which wins over the allow list so
+// an administrator can carve a hole out of an allowed range; then
+// --egress-allow-cidrs, which lifts --block-private-networks and the
+// special-purpose block but never the loopback flag (loopback is for tests).
 func (p EgressPolicy) checkAddr(ip netip.Addr) *blockedAddr {
 	class, why := classify(ip)
-	switch class {
-	case addrForbidden:
+	if class == addrForbidden {
 		return &blockedAddr{fmt.Sprintf("its address %s is %s; requests there are never allowed", ip, why), ""}
+	}
+	if inList(p.DenyCIDRs, ip) {
+		return &blockedAddr{fmt.Sprintf("its address %s is in --egress-deny-cidrs", ip), ""}
+	}
+	allowed := inList(p.AllowCIDRs, ip)
+	switch class {
 	case addrLoopback:
 		if !p.AllowLoopback {
 			return &blockedAddr{fmt.Sprintf("its address %s is %s", ip, why), "--allow-loopback-egress"}
 		}
 	case addrPrivate:
-		if p.BlockPrivateNetworks {
-			return &blockedAddr{fmt.Sprintf("its address %s is %s, and private networks are blocked", ip, why), ""}
+		if p.BlockPrivateNetworks && !allowed {
+			return &blockedAddr{fmt.Sprintf("its address %s is %s, and --block-private-networks is on (--egress-allow-cidrs can allow a range)", ip, why), ""}
+		}
+	case addrSpecial:
+		if !allowed {
+			return &blockedAddr{fmt.Sprintf("its address %s is %s (--egress-allow-cidrs can allow a range)", ip, why), ""}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -37,16 +38,25 @@ type EgressPolicy struct {
 	AllowLoopback     bool // --allow-loopback-egress: loopback addresses and localhost
 	AllowInsecureHTTP bool // --allow-insecure-http: plain http URLs
 
-	// BlockPrivateNetworks additionally blocks RFC 1918 / RFC 4193 addresses.
+	// BlockPrivateNetworks additionally blocks private-use addresses (RFC 1918,
+	// RFC 4193, CGNAT 100.64.0.0/10, benchmarking 198.18.0.0/15).
 	// Off by default: in-cluster MCP servers live on private addresses.
-	BlockPrivateNetworks bool
+	BlockPrivateNetworks bool // --block-private-networks
+
+	// AllowCIDRs lifts BlockPrivateNetworks and the special-purpose block
+	// (documentation, reserved) for these ranges; DenyCIDRs blocks its ranges
+	// whatever else allows them. Deny wins over allow. Neither touches the
+	// always-forbidden addresses nor the loopback flag.
+	AllowCIDRs []netip.Prefix // --egress-allow-cidrs
+	DenyCIDRs  []netip.Prefix // --egress-deny-cidrs
 
 	Timeout        time.Duration // whole request including redirects and body; default 15s
 	ConnectTimeout time.Duration // TCP connect and TLS handshake; default 5s
 	MaxBodyBytes   int64         // response body cap; default 1 MiB
 
-	// RootCAs replaces the system roots (tests, private CAs). Verification
-	// itself can never be switched off.
+	// RootCAs replaces the system roots (tests, private CAs); --trust-bundle
+	// sets it to the system roots plus the bundle. Verification itself can
+	// never be switched off.
 	RootCAs *x509.CertPool
 
 	// Test hooks. LookupIP replaces DNS resolution; DialContext replaces the
