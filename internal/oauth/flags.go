@@ -26,6 +26,16 @@ func (p *EgressPolicy) BindFlags(fs *flag.FlagSet) {
 	fs.Func("egress-deny-cidrs",
 		"Comma-separated CIDRs outbound calls may never reach. Wins over --egress-allow-cidrs.",
 		appendPrefixes(&p.DenyCIDRs))
+	fs.Func("egress-proxy",
+		"HTTP CONNECT proxy for every outbound OAuth and MCP call, http://host:port. Targets are still resolved and checked here; the CONNECT names the checked address, so the cluster's DNS must resolve them. Environment proxy variables are ignored.",
+		func(s string) error {
+			hostport, err := ParseEgressProxy(s)
+			if err != nil {
+				return err
+			}
+			p.EgressProxy = hostport
+			return nil
+		})
 	fs.Func("trust-bundle",
 		"PEM file of CA certificates trusted for outbound OAuth and MCP calls in addition to the system roots (a corporate or private CA).",
 		func(path string) error {

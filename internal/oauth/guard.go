@@ -267,7 +267,7 @@ func (p EgressPolicy) guardedDial(ctx context.Context, network, addr string) (ne
 	}
 	var firstErr error
 	for _, ip := range ips {
-		conn, err := dial(ctx, network, net.JoinHostPort(ip.String(), port))
+		conn, err := p.dialChecked(ctx, dial, network, net.JoinHostPort(ip.String(), port))
 		if err == nil {
 			return conn, nil
 		}
@@ -279,6 +279,15 @@ func (p EgressPolicy) guardedDial(ctx context.Context, network, addr string) (ne
 		}
 	}
 	return nil, firstErr
+}
+
+// dialChecked connects to an address the guard has checked: directly, or
+// through the egress proxy.
+func (p EgressPolicy) dialChecked(ctx context.Context, dial dialFunc, network, addr string) (net.Conn, error) {
+	if p.EgressProxy != "" {
+		return p.dialThroughProxy(ctx, dial, addr)
+	}
+	return dial(ctx, network, addr)
 }
 
 // IsLoopbackHost reports whether h (a URL's Hostname()) is a loopback host:

@@ -32,8 +32,9 @@ const (
 // always blocked. Addresses are checked after DNS resolution, at dial time,
 // and the checked address is the one dialled.
 //
-// Environment proxies (HTTPS_PROXY) are not used: a proxy would make the
-// dial-time check meaningless.
+// Environment proxies (HTTPS_PROXY) are not used: a proxy resolving names
+// itself would make the dial-time check meaningless. An explicit
+// --egress-proxy is, because the tunnel names the checked address.
 type EgressPolicy struct {
 	AllowLoopback     bool // --allow-loopback-egress: loopback addresses and localhost
 	AllowInsecureHTTP bool // --allow-insecure-http: plain http URLs
@@ -59,8 +60,14 @@ type EgressPolicy struct {
 	// never be switched off.
 	RootCAs *x509.CertPool
 
+	// EgressProxy is the host:port of an HTTP CONNECT proxy every connection
+	// is tunnelled through (--egress-proxy), after the target's addresses
+	// were checked; see proxy.go. Empty: direct connections.
+	EgressProxy string
+
 	// Test hooks. LookupIP replaces DNS resolution; DialContext replaces the
-	// TCP dial and receives the already-checked "ip:port".
+	// TCP dial and receives the already-checked "ip:port", or the proxy's
+	// address when EgressProxy is set.
 	LookupIP    func(ctx context.Context, host string) ([]net.IP, error)
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
