@@ -50,7 +50,7 @@ func (d *Discoverer) Forget(issuer string) {
 
 // authServer is DiscoverAuthServer through the cache.
 func (d *Discoverer) authServer(ctx context.Context, c *http.Client, issuer string) (*AuthServerMetadata, error) {
-	if d == nil {
+	if d == nil || !sharedTrust(c) {
 		return DiscoverAuthServer(ctx, c, issuer)
 	}
 	if md := d.cached(issuer); md != nil {

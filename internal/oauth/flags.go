@@ -1,11 +1,9 @@
 package oauth
 
 import (
-	"crypto/x509"
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 )
 
@@ -73,21 +71,4 @@ func appendPrefixes(dst *[]netip.Prefix) func(string) error {
 		}
 		return nil
 	}
-}
-
-// trustBundlePool returns the system roots plus the certificates of the PEM
-// file at path.
-func trustBundlePool(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path) //nolint:gosec // G304: the path is the operator's own --trust-bundle flag
-	if err != nil {
-		return nil, err
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return pool, nil
 }

@@ -65,6 +65,10 @@ type EgressPolicy struct {
 	// were checked; see proxy.go. Empty: direct connections.
 	EgressProxy string
 
+	// ownTrust marks a client that trusts a server's own CA bundle
+	// (TrustedClients); see sharedTrust.
+	ownTrust bool
+
 	// Test hooks. LookupIP replaces DNS resolution; DialContext replaces the
 	// TCP dial and receives the already-checked "ip:port", or the proxy's
 	// address when EgressProxy is set.
