@@ -58,6 +58,9 @@ func secretRefs(s *mcpv1.MCPServer) []secretRef {
 	if h := s.Spec.Auth.Headers; h != nil {
 		refs = append(refs, secretRef{auth.Child("headers", "secretRef"), h.SecretRef.Name, ""})
 	}
+	if ref := s.Spec.CABundleRef; ref != nil && ref.SecretKeyRef != nil {
+		refs = append(refs, secretRef{field.NewPath("spec", "caBundleRef", "secretKeyRef"), ref.SecretKeyRef.Name, ref.SecretKeyRef.Key})
+	}
 	return refs
 }
 

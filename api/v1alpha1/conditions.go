@@ -55,6 +55,12 @@ const (
 	// ReasonClientRejected: the authorization server answered invalid_client
 	// for a pre-registered client, which only its owner can fix.
 	ReasonClientRejected = "ClientRejected"
+	// ReasonCABundleNotFound: the ConfigMap or key spec.caBundleRef names
+	// does not exist.
+	ReasonCABundleNotFound = "CABundleNotFound"
+	// ReasonCABundleInvalid: spec.caBundleRef's key holds no usable PEM
+	// CA certificates.
+	ReasonCABundleInvalid = "CABundleInvalid"
 )
 
 // Reasons for ConditionReachable.

@@ -128,6 +128,28 @@ type MCPServerSpec struct {
 	// +optional
 	// +kubebuilder:default={type: None}
 	Auth Auth `json:"auth,omitempty"`
+
+	// caBundleRef names PEM CA certificates trusted, in addition to the
+	// operator's trust roots, for every outbound call about this server: the
+	// probe, OAuth discovery, client registration and token requests. Use it
+	// for a server or authorization server with a private or corporate CA.
+	// +optional
+	CABundleRef *CABundleSource `json:"caBundleRef,omitempty"`
+}
+
+// CABundleSource selects a key holding PEM CA certificates, in a ConfigMap
+// or in a Secret of the MCPServer's namespace.
+// +kubebuilder:validation:XValidation:rule="has(self.configMapKeyRef) != has(self.secretKeyRef)",message="caBundleRef: set exactly one of configMapKeyRef and secretKeyRef"
+type CABundleSource struct {
+	// configMapKeyRef selects a ConfigMap key holding the PEM certificates.
+	// +optional
+	ConfigMapKeyRef *ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+
+	// secretKeyRef selects a Secret key holding the PEM certificates. The
+	// Secret must carry the label mcpoperator.io/credential=true, like every
+	// Secret an MCPServer references.
+	// +optional
+	SecretKeyRef *SecretKeySelector `json:"secretKeyRef,omitempty"`
 }
 
 // ToolFilter narrows the tools offered. A tool in both lists is denied.
@@ -380,6 +402,23 @@ type SecretKeySelector struct {
 	Name string `json:"name"`
 
 	// key within the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// ConfigMapKeySelector selects a key of a ConfigMap in the MCPServer's namespace.
+type ConfigMapKeySelector struct {
+	// name of the ConfigMap.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// key within the ConfigMap (data or binaryData).
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253

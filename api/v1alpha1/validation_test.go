@@ -58,6 +58,16 @@ var _ = Describe("MCPServer validation", func() {
 			"spec.iconURL", "https URL"),
 		Entry("unknown transport", func(s *mcpv1.MCPServer) { s.Spec.Transport = "WebSocket" },
 			"spec.transport", "StreamableHTTP"),
+		Entry("caBundleRef naming nothing", func(s *mcpv1.MCPServer) { s.Spec.CABundleRef = &mcpv1.CABundleSource{} },
+			"spec.caBundleRef", "exactly one of configMapKeyRef and secretKeyRef"),
+		Entry("caBundleRef naming both", func(s *mcpv1.MCPServer) {
+			sk := secretKey("ca", "ca.crt")
+			s.Spec.CABundleRef = &mcpv1.CABundleSource{SecretKeyRef: &sk,
+				ConfigMapKeyRef: &mcpv1.ConfigMapKeySelector{Name: "ca", Key: "ca.crt"}}
+		}, "spec.caBundleRef", "exactly one of configMapKeyRef and secretKeyRef"),
+		Entry("caBundleRef ConfigMap key with a slash", func(s *mcpv1.MCPServer) {
+			s.Spec.CABundleRef = &mcpv1.CABundleSource{ConfigMapKeyRef: &mcpv1.ConfigMapKeySelector{Name: "ca", Key: "a/b"}}
+		}, "spec.caBundleRef.configMapKeyRef.key", "should match"),
 		Entry("unknown availability", func(s *mcpv1.MCPServer) { s.Spec.Availability = "Sometimes" },
 			"spec.availability", "DefaultOff"),
 		Entry("unknown auth type", func(s *mcpv1.MCPServer) { s.Spec.Auth.Type = "Basic" },

@@ -98,7 +98,8 @@ func (r *Reconciler) deletePendingRegistration(ctx context.Context, server *mcpv
 	if pending == nil {
 		return
 	}
-	if err := oauth.DeleteRegistration(ctx, r.HTTPClient, pending); err != nil {
+	hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+	if err := oauth.DeleteRegistration(ctx, hc, pending); err != nil {
 		r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 			"Could not delete the registration of replaced client %s at %s: %s. Delete the client in the provider's console",
 			pending.ClientID, redact.URL(pending.RegistrationClientURI), redact.Truncate(redact.Error(err), 600)))
@@ -121,7 +122,8 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	}
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
-		if err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl); err != nil {
+		hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+		if err := oauth.DeleteRegistration(ctx, hc, cl); err != nil {
 			r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 				"Could not delete the registration of client %s at %s: %s. Delete the client in the provider's console",
 				cl.ClientID, redact.URL(cl.RegistrationClientURI), redact.Truncate(redact.Error(err), 600)))
@@ -157,6 +159,7 @@ func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPSe
 		return 0, fmt.Errorf("listing token Secrets of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
 	revoke := revocationConfig(server, cl)
+	hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	revokeCtx, cancel := context.WithTimeout(ctx, revokeBudget)
 	defer cancel()
 	n := 0
@@ -170,7 +173,7 @@ func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPSe
 			continue // connected through the successor already
 		}
 		if revoke != nil && revokeCtx.Err() == nil && (rec.ClientID == "" || rec.ClientID == cl.ClientID) {
-			if err := oauth.RevokeGrant(revokeCtx, r.HTTPClient, *revoke, rec.RefreshToken, rec.AccessToken); err != nil {
+			if err := oauth.RevokeGrant(revokeCtx, hc, *revoke, rec.RefreshToken, rec.AccessToken); err != nil {
 				ctrl.LoggerFrom(ctx).Info("Revoking a user's tokens failed; deleting them anyway", "secret", secret.Name, "reason", redact.Error(err))
 			}
 		}
@@ -248,7 +251,8 @@ func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcp
 	if cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
 		return nil
 	}
-	err := oauth.DeleteRegistration(ctx, r.HTTPClient, cl)
+	hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+	err := oauth.DeleteRegistration(ctx, hc, cl)
 	if err == nil {
 		r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonRegistrationDeleted, mcpv1.EventReasonRegistrationDeleted, fmt.Sprintf(
 			"Deleted the registration of client %s at %s", cl.ClientID, redact.URL(cl.RegistrationClientURI)))

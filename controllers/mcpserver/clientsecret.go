@@ -108,7 +108,7 @@ func (r *Reconciler) writeClientSecret(ctx context.Context, run *oauth2Run) erro
 	stored, err := r.storeClientSecret(ctx, run.server, run.secret, data)
 	if err != nil {
 		if run.newClient {
-			_ = oauth.DeleteRegistration(ctx, r.HTTPClient, run.client)
+			_ = oauth.DeleteRegistration(ctx, run.http, run.client)
 		}
 		return err
 	}

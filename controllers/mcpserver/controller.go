@@ -56,6 +56,8 @@ type Reconciler struct {
 	MaxConcurrentReconciles int
 
 	hosts hostBackoff
+	// trusted holds the clients of servers with their own CA bundle.
+	trusted oauth.TrustedClients
 	// discoverer shares authorization server metadata between the servers
 	// that name the same issuer (one fetch per oauth.DefaultMetadataTTL).
 	discoverer oauth.Discoverer
@@ -78,6 +80,9 @@ type serverScope struct {
 	server *mcpv1.MCPServer
 	// headers are the resolved static credentials sent when probing.
 	headers http.Header
+	// http is the client for every outbound call about the server, with
+	// spec.caBundleRef's roots (set by reconcileCredentials).
+	http *http.Client
 	// learned is what the steps found out; status.go turns it into conditions.
 	learned learned
 }
@@ -115,7 +120,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	}
 
 	original := server.DeepCopy()
-	s := &serverScope{server: server, headers: http.Header{}}
+	s := &serverScope{server: server, headers: http.Header{}, http: r.HTTPClient}
 	defer func() {
 		// The status is written even when the steps ran out of time.
 		statusCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)

@@ -22,6 +22,11 @@ import (
 func (r *Reconciler) reconcileCredentials(ctx context.Context, s *serverScope) (ctrl.Result, error) {
 	server := s.server
 	auth := server.Spec.Auth
+	hc, err := r.httpClient(ctx, server)
+	if err != nil {
+		return r.authFailed(s, err)
+	}
+	s.http = hc
 	switch auth.Type {
 	case mcpv1.AuthTypeNone, "":
 		s.learned.auth = truef(mcpv1.ReasonNotRequired, "The server needs no credentials")

@@ -73,7 +73,7 @@ func (r *Reconciler) runDiscovery(ctx context.Context, run *oauth2Run) error {
 				Message: fmt.Sprintf("%s failed recently; the operator tries it again in %s", redact.URL(h), wait.Round(time.Second))}
 		}
 	}
-	d, err := r.discoverer.DiscoverPinned(ctx, r.HTTPClient, server.Spec.URL, server.Spec.Auth.OAuth2.Issuer)
+	d, err := r.discoverer.DiscoverPinned(ctx, run.http, server.Spec.URL, server.Spec.Auth.OAuth2.Issuer)
 	r.observeDiscovery(server.Spec.URL, err, run.now)
 	if err == nil {
 		err = believable(run, d)

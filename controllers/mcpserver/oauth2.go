@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,8 @@ import (
 type oauth2Run struct {
 	server *mcpv1.MCPServer
 	now    time.Time
+	// http is the client for the server's outbound calls (serverScope.http).
+	http *http.Client
 
 	// redirectURI and cimdURL are derived from --callback-url; cimdURL is
 	// empty unless the callback URL is https.
@@ -54,7 +57,7 @@ type oauth2Run struct {
 // it discovers the authorization server, obtains a client (pre-registered,
 // CIMD or DCR), stores it in the <name>-oauth2-client Secret and reports it.
 func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.Result, error) {
-	run := &oauth2Run{server: s.server, now: r.now()}
+	run := &oauth2Run{server: s.server, now: r.now(), http: s.http}
 	phases := []func(context.Context, *oauth2Run) error{
 		r.deriveCallbackURLs,
 		r.loadClientSecret,

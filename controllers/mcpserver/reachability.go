@@ -54,12 +54,12 @@ func (r *Reconciler) reconcileReachability(ctx context.Context, s *serverScope) 
 	// every server on it waits (hostBackoff) before it is tried again.
 	var hostDown bool
 	if server.Spec.Auth.Type == mcpv1.AuthTypeOAuth2 {
-		answer, err := oauth.Probe(ctx, r.HTTPClient, server.Spec.URL)
+		answer, err := oauth.Probe(ctx, s.http, server.Spec.URL)
 		s.learned.reachable = challengeFinding(server.Spec.URL, answer, err)
 		hostDown = oauth.IsTransient(err) || answer.StatusCode >= http.StatusInternalServerError
 	} else {
 		var err error
-		s.learned.reachable, err = r.probeSession(ctx, server, s.headers)
+		s.learned.reachable, err = r.probeSession(ctx, s)
 		hostDown = oauth.IsTransient(err)
 	}
 	r.hosts.observe(server.Spec.URL, hostDown, r.now())
@@ -68,9 +68,10 @@ func (r *Reconciler) reconcileReachability(ctx context.Context, s *serverScope) 
 
 // probeSession initializes an MCP session, lists the server's tools and
 // records them in status. The error is the transport failure, if any.
-func (r *Reconciler) probeSession(ctx context.Context, server *mcpv1.MCPServer, headers http.Header) (*finding, error) {
-	hc := *r.HTTPClient
-	hc.Transport = credentialTransport{headers: headers, origin: originOf(server.Spec.URL), next: transportOf(r.HTTPClient)}
+func (r *Reconciler) probeSession(ctx context.Context, s *serverScope) (*finding, error) {
+	server := s.server
+	hc := *s.http
+	hc.Transport = credentialTransport{headers: s.headers, origin: originOf(server.Spec.URL), next: transportOf(s.http)}
 	var transport mcp.Transport = &mcp.StreamableClientTransport{
 		Endpoint: server.Spec.URL, HTTPClient: &hc, MaxRetries: -1, DisableStandaloneSSE: true,
 	}

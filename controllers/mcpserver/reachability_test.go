@@ -38,6 +38,7 @@ func TestReachabilityDoesNotWaitOnAnOpenEventStream(t *testing.T) {
 	s := &serverScope{
 		server:  &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: srv.URL + "/mcp", Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}}},
 		learned: learned{auth: truef(mcpv1.ReasonRegistered, "ok")},
+		http:    r.HTTPClient,
 	}
 	start := time.Now()
 	if _, err := r.reconcileReachability(context.Background(), s); err != nil {
@@ -71,7 +72,7 @@ func TestProbeSessionStopsAtTheToolBounds(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			server := &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: srv.URL}}
-			f, _ := r.probeSession(ctx, server, http.Header{})
+			f, _ := r.probeSession(ctx, &serverScope{server: server, headers: http.Header{}, http: r.HTTPClient})
 			if f.status != metav1.ConditionTrue {
 				t.Fatalf("finding = %+v", f)
 			}
@@ -115,7 +116,8 @@ func TestCredentialsDoNotFollowACrossHostRedirect(t *testing.T) {
 	defer cancel()
 	headers := http.Header{}
 	headers.Set("X-API-Key", key)
-	_, _ = r.probeSession(ctx, &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: origin.URL + "/mcp"}}, headers)
+	server := &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: origin.URL + "/mcp"}}
+	_, _ = r.probeSession(ctx, &serverScope{server: server, headers: headers, http: r.HTTPClient})
 	if home.Load() == 0 {
 		t.Fatal("the key never reached spec.url's own host")
 	}
@@ -138,6 +140,7 @@ func TestReachabilitySkipsAHostInBackoff(t *testing.T) {
 		return &serverScope{
 			server:  &mcpv1.MCPServer{Spec: mcpv1.MCPServerSpec{URL: down.URL + path, Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2}}},
 			learned: learned{auth: truef(mcpv1.ReasonRegistered, "ok")},
+			http:    r.HTTPClient,
 		}
 	}
 	if _, err := r.reconcileReachability(context.Background(), scope("/a")); err != nil {

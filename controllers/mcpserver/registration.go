@@ -45,7 +45,7 @@ func (r *Reconciler) ensureClient(ctx context.Context, run *oauth2Run) error {
 			return nil
 		}
 	}
-	cl, err := oauth.Register(ctx, r.HTTPClient, &run.discovery.AuthServer, registrationRequest(run))
+	cl, err := oauth.Register(ctx, run.http, &run.discovery.AuthServer, registrationRequest(run))
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (r *Reconciler) verifyClient(ctx context.Context, run *oauth2Run) error {
 		return nil
 	}
 	log := ctrl.LoggerFrom(ctx)
-	state, err := oauth.ReadRegistration(ctx, r.HTTPClient, cur)
+	state, err := oauth.ReadRegistration(ctx, run.http, cur)
 	switch {
 	case err != nil && reported && oauth.IsTransient(err):
 		return err // unconfirmed: keep the client and ask again with backoff
@@ -117,7 +117,7 @@ func (r *Reconciler) renewClientSecret(ctx context.Context, run *oauth2Run) erro
 	if oauth.ReplaceReason(&unexpiring, requirements(run)) != "" {
 		return nil
 	}
-	renewed, err := oauth.RenewClientSecret(ctx, r.HTTPClient, cur, registrationRequest(run))
+	renewed, err := oauth.RenewClientSecret(ctx, run.http, cur, registrationRequest(run))
 	if err != nil {
 		if oauth.IsTransient(err) && run.now.Before(cur.ClientSecretExpiresAt) {
 			return err // the secret still works: ask again with backoff

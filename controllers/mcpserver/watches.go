@@ -26,6 +26,9 @@ func referencedSecrets(server *mcpv1.MCPServer) []string {
 	if auth.OAuth2 != nil && auth.OAuth2.ClientSecretRef != nil {
 		names = append(names, auth.OAuth2.ClientSecretRef.Name)
 	}
+	if ref := server.Spec.CABundleRef; ref != nil && ref.SecretKeyRef != nil {
+		names = append(names, ref.SecretKeyRef.Name)
+	}
 	return names
 }
 

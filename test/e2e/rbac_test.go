@@ -52,7 +52,10 @@ var leastPrivilege = []access{
 	{managerIdentity, "create", "events.k8s.io", "events", namespace, true},
 	{managerIdentity, "update", "coordination.k8s.io", "leases", managerIdentity.namespace, true},
 	{managerIdentity, "update", "coordination.k8s.io", "leases", namespace, false},
-	{managerIdentity, "get", core, "configmaps", namespace, false},
+	// ConfigMaps: only get, the one spec.caBundleRef names (read live, never listed or cached).
+	{managerIdentity, "get", core, "configmaps", namespace, true},
+	{managerIdentity, "list", core, "configmaps", namespace, false},
+	{managerIdentity, "update", core, "configmaps", namespace, false},
 	{managerIdentity, "create", core, "pods", namespace, false},
 	{managerIdentity, "create", "rbac.authorization.k8s.io", "rolebindings", namespace, false},
 

@@ -12,6 +12,7 @@
 package fakeauth
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -152,6 +153,11 @@ type Options struct {
 	// tokens go to every client registered for the refresh_token grant.
 	OfflineAccess bool
 
+	// TLS, when set, serves both origins over https with this configuration
+	// (a certificate for 127.0.0.1 signed by the test's own CA), as a server
+	// behind a corporate or private CA is.
+	TLS *tls.Config
+
 	// Subject is the user every authorization is approved for unless the
 	// request carries login_hint; default "fake-user".
 	Subject string
@@ -227,7 +233,7 @@ func Start(opts Options, asAddr, mcpAddr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.asBase = "http://" + asLn.Addr().String()
+	s.asBase = s.scheme() + "://" + asLn.Addr().String()
 	s.mcpBase = s.asBase
 	s.issuer = s.asBase + opts.IssuerPath
 	if !opts.SeparateOrigins {
@@ -242,7 +248,7 @@ func Start(opts Options, asAddr, mcpAddr string) (*Server, error) {
 		asLn.Close()
 		return nil, err
 	}
-	s.mcpBase = "http://" + mcpLn.Addr().String()
+	s.mcpBase = s.scheme() + "://" + mcpLn.Addr().String()
 	asMux, mcpMux := s.newRouter(), s.newRouter()
 	s.addASRoutes(asMux)
 	s.addMCPRoutes(mcpMux)
@@ -291,7 +297,17 @@ func listenLoopback(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
+func (s *Server) scheme() string {
+	if s.opts.TLS != nil {
+		return "https"
+	}
+	return "http"
+}
+
 func (s *Server) serve(ln net.Listener, h http.Handler) {
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	s.servers = append(s.servers, srv)
 	go srv.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Close

@@ -53,7 +53,8 @@ func TestHelmRBAC(t *testing.T) {
 			{"cw-system/cw-mcp-operator-manager", "update", "coordination.k8s.io", "leases", "cw-system", true},
 			{"cw-system/cw-mcp-operator-manager", "update", "coordination.k8s.io", "leases", "team-x", false},
 			{"cw-system/cw-mcp-operator-manager", "create", "authentication.k8s.io", "tokenreviews", "", true},
-			{"cw-system/cw-mcp-operator-manager", "get", core, "configmaps", "team-x", false},
+			{"cw-system/cw-mcp-operator-manager", "get", core, "configmaps", "team-x", true}, // spec.caBundleRef
+			{"cw-system/cw-mcp-operator-manager", "list", core, "configmaps", "team-x", false},
 			{"cw-system/cw-mcp-operator-manager", "create", core, "pods", "team-x", false},
 			{"cw-system/cw-mcp-operator-manager", "create", "rbac.authorization.k8s.io", "rolebindings", "team-x", false},
 		},
