@@ -11,57 +11,18 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcp-operator/mcp-operator/test/connectproxy"
 )
 
-// connectProxy is a loopback HTTP CONNECT proxy. It records every CONNECT
-// target and tunnels only to 127.0.0.1, so no test sends a packet elsewhere.
-type connectProxy struct {
-	*httptest.Server
-	mu      sync.Mutex
-	targets []string
-}
-
-func newConnectProxy(t *testing.T) *connectProxy {
+func newConnectProxy(t *testing.T) *connectproxy.Proxy {
 	t.Helper()
-	p := &connectProxy{}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		p.targets = append(p.targets, r.Host)
-		p.mu.Unlock()
-		host, _, _ := net.SplitHostPort(r.Host)
-		if r.Method != http.MethodConnect || host != "127.0.0.1" {
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return
-		}
-		upstream, err := net.Dial("tcp", r.Host)
-		if err != nil {
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-			return
-		}
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			_ = upstream.Close()
-			return
-		}
-		_, _ = io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go func() { _, _ = io.Copy(upstream, rw); _ = upstream.Close() }()
-		_, _ = io.Copy(conn, upstream)
-		_ = conn.Close()
-	}))
+	p := connectproxy.New()
 	t.Cleanup(p.Close)
 	return p
 }
-
-func (p *connectProxy) seen() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.targets...)
-}
-
-func (p *connectProxy) hostport() string { return strings.TrimPrefix(p.URL, "http://") }
 
 // tlsTarget is an https server on 127.0.0.1 whose certificate names
 // example.com, and the pool that trusts it.
@@ -83,7 +44,7 @@ func TestEgressProxyTunnelsToTheCheckedAddress(t *testing.T) {
 	p := EgressPolicy{
 		AllowLoopback: true,
 		RootCAs:       pool,
-		EgressProxy:   proxy.hostport(),
+		EgressProxy:   proxy.Addr(),
 		LookupIP:      resolver(map[string]string{"example.com": "127.0.0.1"}),
 		DialContext:   dl.dial,
 	}
@@ -91,11 +52,11 @@ func TestEgressProxyTunnelsToTheCheckedAddress(t *testing.T) {
 	if err := get(NewHTTPClient(p), "https://example.com:"+port+"/x"); err != nil {
 		t.Fatalf("through the proxy: %v", err)
 	}
-	if got := proxy.seen(); len(got) != 1 || got[0] != "127.0.0.1:"+port {
+	if got := proxy.Targets(); len(got) != 1 || got[0] != "127.0.0.1:"+port {
 		t.Errorf("CONNECT targets = %v, want the checked address 127.0.0.1:%s", got, port)
 	}
-	if got := dl.dialed(); len(got) != 1 || got[0] != proxy.hostport() {
-		t.Errorf("dialled %v, want only the proxy %s", got, proxy.hostport())
+	if got := dl.dialed(); len(got) != 1 || got[0] != proxy.Addr() {
+		t.Errorf("dialled %v, want only the proxy %s", got, proxy.Addr())
 	}
 
 	// The target's certificate is verified inside the tunnel.
@@ -115,7 +76,7 @@ func TestEgressProxyNeverSeesABlockedTarget(t *testing.T) {
 		// The widest allow list does not lift the always-forbidden addresses.
 		AllowCIDRs:  []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")},
 		DenyCIDRs:   []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")},
-		EgressProxy: proxy.hostport(),
+		EgressProxy: proxy.Addr(),
 		LookupIP: resolver(map[string]string{
 			"metadata.test":  "169.254.169.254",
 			"metadata6.test": "fd00:ec2::254",
@@ -144,7 +105,7 @@ func TestEgressProxyNeverSeesABlockedTarget(t *testing.T) {
 			t.Errorf("%s: err = %v, want URLBlocked", u, err)
 		}
 	}
-	if got := proxy.seen(); len(got) != 0 {
+	if got := proxy.Targets(); len(got) != 0 {
 		t.Errorf("the proxy received CONNECT %v", got)
 	}
 	if got := dl.dialed(); len(got) != 0 {
