@@ -57,6 +57,10 @@ const (
 	ClientKeyRegistrationClientURI   = "registration_client_uri"
 	ClientKeySecretExpiresAt         = "client_secret_expires_at"
 	ClientKeySecretIssuedAt          = "client_secret_issued_at"
+	// ClientKeyCABundle is a copy of spec.caBundleRef's PEM as the manager
+	// last read and checked it, so the callback server and the refresher
+	// trust what the manager trusts without reading the user's objects.
+	ClientKeyCABundle = "ca_bundle"
 )
 
 // ClientSecretName is the name of the Secret holding a server's OAuth client.

@@ -98,7 +98,7 @@ func (r *Reconciler) deletePendingRegistration(ctx context.Context, server *mcpv
 	if pending == nil {
 		return
 	}
-	hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	if err := oauth.DeleteRegistration(ctx, hc, pending); err != nil {
 		r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 			"Could not delete the registration of replaced client %s at %s: %s. Delete the client in the provider's console",
@@ -122,7 +122,7 @@ func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, 
 	}
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
-		hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+		hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 		if err := oauth.DeleteRegistration(ctx, hc, cl); err != nil {
 			r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 				"Could not delete the registration of client %s at %s: %s. Delete the client in the provider's console",
@@ -159,7 +159,7 @@ func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPSe
 		return 0, fmt.Errorf("listing token Secrets of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
 	revoke := revocationConfig(server, cl)
-	hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	revokeCtx, cancel := context.WithTimeout(ctx, revokeBudget)
 	defer cancel()
 	n := 0
@@ -251,7 +251,7 @@ func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcp
 	if cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
 		return nil
 	}
-	hc, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
+	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	err := oauth.DeleteRegistration(ctx, hc, cl)
 	if err == nil {
 		r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonRegistrationDeleted, mcpv1.EventReasonRegistrationDeleted, fmt.Sprintf(

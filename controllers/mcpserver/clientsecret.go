@@ -93,11 +93,15 @@ func ownClientSecret(secret *corev1.Secret, server *mcpv1.MCPServer) bool {
 
 // writeClientSecret stores the client in <name>-oauth2-client, for every
 // registration method, when its content changed, together with the client
-// it replaces until that one is retired. A client registered in this
+// it replaces until that one is retired and the server's CA bundle (for the
+// callback server's and the refresher's token requests). A client registered in this
 // reconcile that cannot be stored is deleted again (best effort), so a
 // failed write does not leave an orphaned registration behind.
 func (r *Reconciler) writeClientSecret(ctx context.Context, run *oauth2Run) error {
 	data := serverconfig.ClientSecretData(run.client, run.redirectURI)
+	if len(run.caBundle) > 0 {
+		data[mcpv1.ClientKeyCABundle] = run.caBundle
+	}
 	if run.retiring != nil {
 		serverconfig.AddRetiring(data, run.retiring, run.replaced)
 	}

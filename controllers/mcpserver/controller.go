@@ -81,8 +81,10 @@ type serverScope struct {
 	// headers are the resolved static credentials sent when probing.
 	headers http.Header
 	// http is the client for every outbound call about the server, with
-	// spec.caBundleRef's roots (set by reconcileCredentials).
-	http *http.Client
+	// spec.caBundleRef's roots, and caBundle that bundle's PEM (both set by
+	// reconcileCredentials).
+	http     *http.Client
+	caBundle []byte
 	// learned is what the steps found out; status.go turns it into conditions.
 	learned learned
 }

@@ -22,11 +22,11 @@ import (
 func (r *Reconciler) reconcileCredentials(ctx context.Context, s *serverScope) (ctrl.Result, error) {
 	server := s.server
 	auth := server.Spec.Auth
-	hc, err := r.httpClient(ctx, server)
+	hc, bundle, err := r.httpClient(ctx, server)
 	if err != nil {
 		return r.authFailed(s, err)
 	}
-	s.http = hc
+	s.http, s.caBundle = hc, bundle
 	switch auth.Type {
 	case mcpv1.AuthTypeNone, "":
 		s.learned.auth = truef(mcpv1.ReasonNotRequired, "The server needs no credentials")

@@ -20,8 +20,10 @@ import (
 type oauth2Run struct {
 	server *mcpv1.MCPServer
 	now    time.Time
-	// http is the client for the server's outbound calls (serverScope.http).
-	http *http.Client
+	// http is the client for the server's outbound calls and caBundle the
+	// PEM it trusts besides the shared roots (serverScope).
+	http     *http.Client
+	caBundle []byte
 
 	// redirectURI and cimdURL are derived from --callback-url; cimdURL is
 	// empty unless the callback URL is https.
@@ -57,7 +59,7 @@ type oauth2Run struct {
 // it discovers the authorization server, obtains a client (pre-registered,
 // CIMD or DCR), stores it in the <name>-oauth2-client Secret and reports it.
 func (r *Reconciler) reconcileOAuth2(ctx context.Context, s *serverScope) (ctrl.Result, error) {
-	run := &oauth2Run{server: s.server, now: r.now(), http: s.http}
+	run := &oauth2Run{server: s.server, now: r.now(), http: s.http, caBundle: s.caBundle}
 	phases := []func(context.Context, *oauth2Run) error{
 		r.deriveCallbackURLs,
 		r.loadClientSecret,

@@ -15,26 +15,27 @@ import (
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 
-// httpClient returns the client for every outbound call about server: the
-// shared client, or, when spec.caBundleRef is set, one that also trusts the
+// httpClient returns the client for every outbound call about server and
+// the PEM bundle it trusts besides the shared roots: the shared client and
+// no bundle, or, when spec.caBundleRef is set, a client that also trusts the
 // CA certificates it names. When the bundle cannot be used it returns the
 // shared client with the error, so best-effort cleanup can still go ahead.
-func (r *Reconciler) httpClient(ctx context.Context, server *mcpv1.MCPServer) (*http.Client, error) {
+func (r *Reconciler) httpClient(ctx context.Context, server *mcpv1.MCPServer) (*http.Client, []byte, error) {
 	ref := server.Spec.CABundleRef
 	if ref == nil {
-		return r.HTTPClient, nil
+		return r.HTTPClient, nil, nil
 	}
 	bundle, field, err := r.caBundle(ctx, server.Namespace, ref)
 	if err != nil {
-		return r.HTTPClient, err
+		return r.HTTPClient, nil, err
 	}
 	c, err := r.trusted.For(r.HTTPClient, bundle)
 	if err != nil {
-		return r.HTTPClient, stalled.Errorf(mcpv1.ReasonCABundleInvalid,
+		return r.HTTPClient, nil, stalled.Errorf(mcpv1.ReasonCABundleInvalid,
 			"The key %s names %s: put the PEM CA certificates (-----BEGIN CERTIFICATE-----) that sign the server's or the authorization server's certificate there",
 			field, err)
 	}
-	return c, nil
+	return c, bundle, nil
 }
 
 // caBundle reads the PEM bundle spec.caBundleRef names, and says which

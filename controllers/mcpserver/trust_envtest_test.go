@@ -52,6 +52,10 @@ var _ = Describe("spec.caBundleRef", func() {
 			haveCondition(mcpv1.ConditionReachable, metav1.ConditionTrue, mcpv1.ReasonAuthorizationRequired),
 			haveCondition(mcpv1.ConditionReady, metav1.ConditionTrue, mcpv1.ReasonReady),
 		))
+		// The callback server and the refresher read it from the client Secret.
+		clientSecret := &corev1.Secret{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: mcpv1.ClientSecretName(s.Name)}, clientSecret)).To(Succeed())
+		Expect(clientSecret.Data).To(HaveKeyWithValue(mcpv1.ClientKeyCABundle, ca.PEM()))
 	})
 
 	It("names the field when the ConfigMap holds no certificate", func() {

@@ -51,9 +51,14 @@ func (r *Refresher) refresh(ctx context.Context, live *corev1.Secret, rec tokens
 			userHashOf(live), why))
 	}
 
+	hc, err := r.trusted.For(r.HTTPClient, cfg.CABundle)
+	if err != nil {
+		return r.transientFailure(ctx, live, rec, server, "ServerNotConfigured",
+			fmt.Errorf("the CA bundle copied into the OAuth client Secret of MCPServer %s/%s %w", server.Namespace, server.Name, err), now)
+	}
 	tokenRefreshLag.Observe(max(now.Sub(r.due(live, rec)), 0).Seconds())
 	started := time.Now()
-	tok, err := oauth.Refresh(opCtx, r.HTTPClient, *cfg, rec.RefreshToken, refreshResource(rec, cfg))
+	tok, err := oauth.Refresh(opCtx, hc, *cfg, rec.RefreshToken, refreshResource(rec, cfg))
 	if err != nil {
 		tokenRefreshDuration.Observe(time.Since(started).Seconds())
 		return r.refreshFailed(ctx, live, rec, server, cfg.Client.ClientID, err, now)

@@ -21,6 +21,7 @@ import (
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/internal/tokensecret"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
@@ -55,7 +56,8 @@ type Refresher struct {
 	// MaxConcurrentReconciles is the number of parallel refreshes; default 8.
 	MaxConcurrentReconciles int
 
-	tokens    client.Reader // the token Secret metadata cache (NewTokenCache)
+	tokens    client.Reader        // the token Secret metadata cache (NewTokenCache)
+	trusted   oauth.TrustedClients // clients of servers with their own CA bundle
 	states    stateTracker
 	untrusted untrustedTracker
 	pending   pendingStore

@@ -108,6 +108,23 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
 	})
 
+	It("refreshes at a token endpoint behind a private CA with the bundle the manager copied into the client Secret", func() {
+		ca := fixture.NewCA()
+		rg := newRig(fakeauth.Options{TLS: ca.ServerTLS()}, false, nil)
+		clientSecret := &corev1.Secret{}
+		key := client.ObjectKey{Namespace: rg.ns, Name: mcpv1.ClientSecretName("srv")}
+		Expect(refresherAPI.c.Get(ctx, key, clientSecret)).To(Succeed())
+		// Without it, the fake's certificate is not trusted and no refresh reaches it.
+		clientSecret.Data[mcpv1.ClientKeyCABundle] = ca.PEM()
+		Expect(refresherAPI.c.Update(ctx, clientSecret)).To(Succeed())
+		rg.start()
+		first := rg.connect("alice")
+		rg.step(cycle)
+		Eventually(func() string { return rg.refreshToken("alice") }).ShouldNot(Equal(first.RefreshToken))
+		Expect(rg.fake.Counters().TokenRefresh).To(Equal(1))
+		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
+	})
+
 	It("sends the resource on refresh, and not when spec opts out", func() {
 		rg := newRig(fakeauth.Options{}, false, nil)
 		rg.start()

@@ -2,6 +2,7 @@ package callback
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -55,6 +56,10 @@ func (s *Server) callback(q *request) (reply, error) {
 	if err != nil {
 		return reply{}, responseRefused(err)
 	}
+	hc, err := s.trusted.For(s.opts.HTTPClient, cfg.CABundle)
+	if err != nil {
+		return reply{}, exchangeFailed(fmt.Errorf("the CA bundle copied into the OAuth client Secret %w", err))
+	}
 	// Single use, across replicas: claimed before the code is redeemed.
 	fresh, err := s.used.claim(ctx, usedState, f.State, time.Unix(f.Expiry, 0))
 	if err != nil {
@@ -64,7 +69,7 @@ func (s *Server) callback(q *request) (reply, error) {
 		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow,
 			msg: "this sign-in response was already used; start connecting again", log: "Callback refused: replayed"}
 	}
-	tok, err := oauth.Exchange(ctx, s.opts.HTTPClient, cfg, code, f.Verifier)
+	tok, err := oauth.Exchange(ctx, hc, cfg, code, f.Verifier)
 	if err != nil {
 		return reply{}, exchangeFailed(err)
 	}

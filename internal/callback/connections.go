@@ -153,8 +153,13 @@ func (s *Server) revoke(ctx context.Context, ns, name string, sec *corev1.Secret
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)
 	defer cancel()
+	hc, err := s.trusted.For(s.opts.HTTPClient, cfg.CABundle)
+	if err != nil {
+		log.Info("Not revoking: the CA bundle copied into the OAuth client Secret is unusable", "reason", err.Error())
+		return
+	}
 	rec := tokensecret.Read(sec)
-	if err := oauth.RevokeGrant(ctx, s.opts.HTTPClient, cfg, rec.RefreshToken, rec.AccessToken); err != nil {
+	if err := oauth.RevokeGrant(ctx, hc, cfg, rec.RefreshToken, rec.AccessToken); err != nil {
 		log.Info("Revoking the user's tokens failed; deleting them anyway", "reason", err.Error())
 	}
 }

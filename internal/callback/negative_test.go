@@ -95,7 +95,7 @@ var _ = Describe("The callback refuses", func() {
 	It("a cookie of another server, though its state and code are genuine", func() {
 		e := newEnv(setup{})
 		other := e.createServer("other", mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}, true)
-		e.configure(other, []string{"mcp:read"}, false, true)
+		e.configure(other, []string{"mcp:read"}, false, true, nil)
 		authURL, cookie := e.startFlow(asUser("alice"), "")
 		atOther, err := url.Parse(mcpauth.RedirectURI(e.url, e.ns, "other"))
 		Expect(err).NotTo(HaveOccurred())

@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-operator/mcp-operator/internal/logsafe"
+	"github.com/mcp-operator/mcp-operator/internal/oauth"
 	"github.com/mcp-operator/mcp-operator/pkg/mcpauth"
 )
 
@@ -71,6 +72,8 @@ type Server struct {
 	used       *usedOnce
 	returnOrig map[string]bool
 	mux        *http.ServeMux
+	// trusted holds the clients of servers with their own CA bundle.
+	trusted oauth.TrustedClients
 }
 
 // New validates opts and builds the server.

@@ -107,6 +107,9 @@ type setup struct {
 	// publicURL, when set, is the server's public URL (e.g. https); the
 	// test still sends requests to its plain-http listener.
 	publicURL string
+	// caBundle is what the manager copies from spec.caBundleRef into the
+	// client Secret.
+	caBundle []byte
 }
 
 func newEnv(o setup) *env {
@@ -169,7 +172,7 @@ func newEnv(o setup) *env {
 		spec = &mcpv1.OAuth2Auth{}
 	}
 	e.server = e.createServer(e.name, mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: spec}, true)
-	e.configure(e.server, scopes, o.cimd, !o.notReady)
+	e.configure(e.server, scopes, o.cimd, !o.notReady, o.caBundle)
 	return e
 }
 
@@ -196,7 +199,7 @@ func (e *env) createServer(name string, auth mcpv1.Auth, enabled bool) *mcpv1.MC
 
 // configure does what the reconciler would: status.oauth2, AuthConfigured
 // and the client Secret.
-func (e *env) configure(srv *mcpv1.MCPServer, scopes []string, cimd, ready bool) {
+func (e *env) configure(srv *mcpv1.MCPServer, scopes []string, cimd, ready bool, caBundle []byte) {
 	ep := e.fake.Endpoints()
 	redirect := mcpauth.RedirectURI(e.url, e.ns, srv.Name)
 	cl := &oauth.Client{ClientID: e.client.ID, ClientSecret: e.client.Secret, TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic,
@@ -209,6 +212,9 @@ func (e *env) configure(srv *mcpv1.MCPServer, scopes []string, cimd, ready bool)
 		ObjectMeta: metav1.ObjectMeta{Namespace: e.ns, Name: mcpv1.ClientSecretName(srv.Name)},
 		Type:       mcpv1.SecretTypeOAuth2Client,
 		Data:       serverconfig.ClientSecretData(cl, redirect),
+	}
+	if caBundle != nil {
+		sec.Data[mcpv1.ClientKeyCABundle] = caBundle
 	}
 	Expect(k8sClient.Create(ctx, sec)).To(Succeed())
 	status := metav1.ConditionTrue

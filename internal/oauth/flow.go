@@ -53,6 +53,9 @@ type FlowConfig struct {
 	// AuthorizationParameters are added to the authorization request only,
 	// except those the flow sets itself (ReservedAuthorizationParameters).
 	AuthorizationParameters map[string]string
+	// CABundle is the server's own PEM CA bundle (spec.caBundleRef), if any:
+	// token requests go through TrustedClients.For(base, CABundle).
+	CABundle []byte
 }
 
 // ReservedAuthorizationParameters are the authorization request parameters

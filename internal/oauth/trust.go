@@ -81,8 +81,12 @@ type TrustedClients struct {
 const maxTrustedClients = 256
 
 // For returns a client like base (which must come from NewHTTPClient) that
-// also trusts the CA certificates of the PEM bundle.
+// also trusts the CA certificates of the PEM bundle; base itself when the
+// bundle is empty.
 func (t *TrustedClients) For(base *http.Client, bundle []byte) (*http.Client, error) {
+	if len(bundle) == 0 {
+		return base, nil
+	}
 	key := sha256.Sum256(bundle)
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -160,6 +160,7 @@ func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (o
 		ResourceOnRefresh:       onRefresh,
 		Scopes:                  st.Scopes,
 		AuthorizationParameters: authorizationParameters(server.Spec.Auth.OAuth2),
+		CABundle:                secret.Data[mcpv1.ClientKeyCABundle],
 	}, nil
 }
 

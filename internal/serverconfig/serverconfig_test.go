@@ -132,3 +132,29 @@ func TestLoadAppliesTheResourceIndicator(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadCarriesTheCABundle(t *testing.T) {
+	server := &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s"},
+		Spec:       mcpv1.MCPServerSpec{Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{}}},
+		Status: mcpv1.MCPServerStatus{
+			OAuth2:     &mcpv1.OAuth2Status{ClientSecretName: mcpv1.ClientSecretName("s")},
+			Conditions: []metav1.Condition{{Type: mcpv1.ConditionAuthConfigured, Status: metav1.ConditionTrue, Reason: mcpv1.ReasonRegistered}},
+		},
+	}
+	for _, bundle := range []string{"", "-----BEGIN CERTIFICATE-----\n..."} {
+		data := ClientSecretData(&oauth.Client{ClientID: "c"}, "https://cb/callback/ns/s")
+		if bundle != "" {
+			data[mcpv1.ClientKeyCABundle] = []byte(bundle)
+		}
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: mcpv1.ClientSecretName("s")}, Data: data}
+		c := fake.NewClientBuilder().WithScheme(envtestutil.NewScheme()).WithObjects(secret).Build()
+		cfg, err := Load(context.Background(), c, server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(cfg.CABundle) != bundle {
+			t.Errorf("CABundle = %q, want %q", cfg.CABundle, bundle)
+		}
+	}
+}
