@@ -39,6 +39,13 @@ var _ = Describe("Admission warnings", func() {
 			Expect(warnings.take()).To(ConsistOf(ContainSubstring(`spec.auth.oauth2.clientSecretRef: Secret "oauth-client" does not exist`)))
 		})
 
+		It("admits a missing caBundleRef Secret, with a warning", func() {
+			s := validServer(newNamespace(nil))
+			s.Spec.CABundleRef = &mcpv1.CABundleSource{SecretKeyRef: &mcpv1.SecretKeySelector{Name: "private-ca", Key: "ca.crt"}}
+			Expect(k8sClient.Create(ctx, s)).To(Succeed())
+			Expect(warnings.take()).To(ConsistOf(ContainSubstring(`spec.caBundleRef.secretKeyRef: Secret "private-ca" does not exist`)))
+		})
+
 		It("warns when the Secret exists without the key", func() {
 			ns := newNamespace(nil)
 			createSecret(ns, "api-key", map[string]string{"other": "x"})
