@@ -135,12 +135,13 @@ var _ = BeforeSuite(func() {
 	DeferCleanup(func() { _ = callback.Stop(10 * time.Second) })
 })
 
-// startManager starts (or restarts) the manager process.
-func startManager() {
+// startManager starts (or restarts) the manager process, with extraArgs
+// after the suite's flags.
+func startManager(extraArgs ...string) {
 	var err error
 	manager, err = harness.StartManager(ctx, harness.ManagerOptions{
 		Bin: bins.Manager, LogDir: logDir(), Kubeconfig: kubeconfigs[managerIdentity],
-		CallbackURL: callbackURL, ProbeAddr: probeAddr, Webhooks: webhooks,
+		CallbackURL: callbackURL, ProbeAddr: probeAddr, Webhooks: webhooks, ExtraArgs: extraArgs,
 	})
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 }
