@@ -125,15 +125,24 @@ var _ = BeforeSuite(func() {
 	Expect(n).To(Equal(2), "a mutating and a validating webhook configuration")
 
 	By("starting the callback server")
+	startCallback()
+	// Stops whichever callback server runs at the end (a spec may restart it).
+	DeferCleanup(func() { _ = callback.Stop(10 * time.Second) })
+})
+
+// startCallback starts (or restarts) the callback server process, with
+// extraArgs after the suite's flags.
+func startCallback(extraArgs ...string) {
+	var err error
 	callback, err = harness.StartCallback(ctx, harness.CallbackOptions{
 		Bin: bins.Callback, LogDir: logDir(), Kubeconfig: kubeconfigs[callbackIdentity],
 		Namespace: namespace, Listen: callbackAddr, PublicURL: callbackURL,
 		UserHeader: userHeader, CookieKeyFile: filepath.Join(workDir, "cookie.key"),
 		TicketKeyFile: ticketKeyFile(), TokenListen: tokenAddr, // tokenendpoint_test.go
+		ExtraArgs: extraArgs,
 	})
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(func() { _ = callback.Stop(10 * time.Second) })
-})
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+}
 
 // startManager starts (or restarts) the manager process, with extraArgs
 // after the suite's flags.

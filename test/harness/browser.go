@@ -3,6 +3,8 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +58,15 @@ func NewBrowser(callbackURL, userHeader, user string) *Browser {
 			return nil
 		},
 	}
+	return b
+}
+
+// WithRootCAs makes the browser trust the CAs of pool instead of the system
+// roots, as a laptop with a corporate CA installed does.
+func (b *Browser) WithRootCAs(pool *x509.CertPool) *Browser {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	b.client.Transport = &proxyTransport{b: b, base: t}
 	return b
 }
 
