@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,12 @@ func checkWorkingInstall(t *testing.T, managerBin string, objs []*unstructured.U
 	}
 
 	checkMCPServerLifecycle(ctx, t, admin, validatingWebhookName(t, objs))
+
+	// Stopped first, so that the events it still had to send are sent.
+	if err := p.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	checkNoRBACDenial(t, p.LogPath)
 	t.Logf("a working install in %s", time.Since(start).Round(100*time.Millisecond))
 }
 
@@ -224,6 +231,25 @@ func checkMCPServerLifecycle(ctx context.Context, t *testing.T, c client.Client,
 	})
 	if err != nil {
 		t.Errorf("the deleted MCPServer is still there (the manager did not release its finalizer): %v", err)
+	}
+}
+
+// rbacDenial matches the API server's RBAC refusal as client-go logs it
+// (quotes escaped in the JSON log): `User "system:serviceaccount:ns:sa"
+// cannot create resource "events" in API group "" in the namespace "ns"`.
+var rbacDenial = regexp.MustCompile(`cannot [a-z]+ resource \\?"[^"\\]*\\?" in API group \\?"[^"\\]*\\?"( in the namespace \\?"[^"\\]*\\?")?`)
+
+// checkNoRBACDenial fails the test for each request of the manager that the
+// manifest's RBAC refused, even one that did not keep the MCPServer from
+// becoming Ready: an event refused, a lease the manager could not renew.
+func checkNoRBACDenial(t *testing.T, logPath string) {
+	t.Helper()
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, denial := range sets.List(sets.New(rbacDenial.FindAllString(string(data), -1)...)) {
+		t.Errorf("the manifest's RBAC refused the manager: %s", strings.ReplaceAll(denial, `\"`, `"`))
 	}
 }
 
