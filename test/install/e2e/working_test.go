@@ -16,23 +16,34 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -115,6 +126,8 @@ func checkWorkingInstall(t *testing.T, managerBin string, objs []*unstructured.U
 	manager := deployments[0]
 	spec := podSpec(t, manager)
 
+	checkWebhookWiring(t, objs, manager, spec)
+
 	cfg := startControlPlane(t)
 	admin := newClient(t, cfg)
 	install(ctx, t, cfg, objs)
@@ -136,11 +149,11 @@ func checkWorkingInstall(t *testing.T, managerBin string, objs []*unstructured.U
 	if err != nil {
 		t.Fatal(err)
 	}
-	probeAddr := freeAddr(t)
+	probeAddr, metricsAddr := freeAddr(t), freeAddr(t)
 	args, err := localArgs(spec.args, map[string]string{
 		"kubeconfig":                kubeconfig,
 		"health-probe-bind-address": probeAddr,
-		"metrics-bind-address":      freeAddr(t),
+		"metrics-bind-address":      metricsAddr,
 		"webhook-bind-address":      webhookAddr,
 		"webhook-cert-dir":          certDir,
 		// The MCP server of this test listens on plain-http loopback.
@@ -172,7 +185,10 @@ func checkWorkingInstall(t *testing.T, managerBin string, objs []*unstructured.U
 		t.Fatalf("registered %d webhook configurations, want a mutating and a validating one", n)
 	}
 
-	checkMCPServerLifecycle(ctx, t, admin, validatingWebhookName(t, objs))
+	checkMCPServerLifecycle(ctx, t, admin, validatingWebhookName(t, objs), func(s *mcpv1.MCPServer) {
+		checkMetrics(ctx, t, cfg, admin, objs, "https://"+metricsAddr+"/metrics",
+			fmt.Sprintf(`mcp_operator_mcpserver_ready{name=%q,namespace=%q} 1`, s.Name, s.Namespace))
+	})
 
 	// Stopped first, so that the events it still had to send are sent.
 	if err := p.Stop(10 * time.Second); err != nil {
@@ -184,8 +200,9 @@ func checkWorkingInstall(t *testing.T, managerBin string, objs []*unstructured.U
 
 // checkMCPServerLifecycle proves what the install is for: the webhooks
 // refuse an invalid MCPServer and default a valid one, the manager makes
-// it Ready, and deleting it releases the manager's finalizer.
-func checkMCPServerLifecycle(ctx context.Context, t *testing.T, c client.Client, validatingWebhook string) {
+// it Ready, and deleting it releases the manager's finalizer. whileReady
+// runs while it is Ready.
+func checkMCPServerLifecycle(ctx context.Context, t *testing.T, c client.Client, validatingWebhook string, whileReady func(*mcpv1.MCPServer)) {
 	if err := harness.EnsureNamespace(ctx, c, watchedNamespace); err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +235,7 @@ func checkMCPServerLifecycle(ctx context.Context, t *testing.T, c client.Client,
 	if !controllerutil.ContainsFinalizer(got, mcpv1.Finalizer) {
 		t.Fatalf("the Ready MCPServer has no finalizer %s: deleting it would prove nothing", mcpv1.Finalizer)
 	}
+	whileReady(got)
 
 	if err := c.Delete(ctx, got); err != nil {
 		t.Fatal(err)
@@ -248,8 +266,12 @@ func checkNoRBACDenial(t *testing.T, logPath string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, denial := range sets.List(sets.New(rbacDenial.FindAllString(string(data), -1)...)) {
-		t.Errorf("the manifest's RBAC refused the manager: %s", strings.ReplaceAll(denial, `\"`, `"`))
+	denials := sets.New[string]()
+	for _, d := range rbacDenial.FindAllString(string(data), -1) {
+		denials.Insert(strings.ReplaceAll(d, `\"`, `"`))
+	}
+	for _, d := range sets.List(denials) {
+		t.Errorf("the manifest's RBAC refused the manager: %s", d)
 	}
 }
 
@@ -357,22 +379,53 @@ func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name st
 type managerPod struct {
 	serviceAccount string
 	args           []string
+	// containerPorts are the manager container's ports by name.
+	containerPorts map[string]int64
+	// mounts are the Secrets mounted into the manager container, by path.
+	mounts map[string]string
+}
+
+// secretMountedAt is the name of the Secret mounted at path, or "".
+func (p managerPod) secretMountedAt(path string) string {
+	return p.mounts[strings.TrimSuffix(path, "/")]
 }
 
 func podSpec(t *testing.T, d *unstructured.Unstructured) managerPod {
 	t.Helper()
-	sa, _, _ := unstructured.NestedString(d.Object, "spec", "template", "spec", "serviceAccountName")
-	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	pod, _, _ := unstructured.NestedMap(d.Object, "spec", "template", "spec")
+	sa, _, _ := unstructured.NestedString(pod, "serviceAccountName")
+	secrets := map[string]string{} // volume name -> Secret name
+	volumes, _, _ := unstructured.NestedSlice(pod, "volumes")
+	for _, v := range volumes {
+		volume, _ := v.(map[string]any)
+		name, _, _ := unstructured.NestedString(volume, "name")
+		secrets[name], _, _ = unstructured.NestedString(volume, "secret", "secretName")
+	}
+	containers, _, _ := unstructured.NestedSlice(pod, "containers")
 	for _, c := range containers {
 		container, ok := c.(map[string]any)
 		if !ok || container["name"] != "manager" {
 			continue
 		}
-		args, _, err := unstructured.NestedStringSlice(container, "args")
-		if err != nil {
+		p := managerPod{serviceAccount: sa, containerPorts: map[string]int64{}, mounts: map[string]string{}}
+		var err error
+		if p.args, _, err = unstructured.NestedStringSlice(container, "args"); err != nil {
 			t.Fatalf("Deployment %s: the manager container's args: %v", d.GetName(), err)
 		}
-		return managerPod{serviceAccount: sa, args: args}
+		ports, _, _ := unstructured.NestedSlice(container, "ports")
+		for _, cp := range ports {
+			port, _ := cp.(map[string]any)
+			name, _, _ := unstructured.NestedString(port, "name")
+			p.containerPorts[name], _ = intField(port, "containerPort")
+		}
+		mounts, _, _ := unstructured.NestedSlice(container, "volumeMounts")
+		for _, m := range mounts {
+			mount, _ := m.(map[string]any)
+			name, _, _ := unstructured.NestedString(mount, "name")
+			path, _, _ := unstructured.NestedString(mount, "mountPath")
+			p.mounts[strings.TrimSuffix(path, "/")] = secrets[name]
+		}
+		return p
 	}
 	t.Fatalf("Deployment %s has no container named manager", d.GetName())
 	return managerPod{}
@@ -443,4 +496,216 @@ func logTail(t *testing.T, path string) {
 		data = data[len(data)-maxTail:]
 	}
 	t.Logf("%s (tail):\n%s", path, data)
+}
+
+// checkWebhookWiring checks, in the manifest, what RegisterWebhooks
+// bypasses: in a cluster the API server reaches each webhook through the
+// Service its clientConfig names, which must select the manager's pods and
+// lead to the port the manager serves webhooks on, and the manager reads
+// its serving certificate from the Secret mounted at --webhook-cert-dir,
+// which the manifest must provide or have cert-manager issue for that
+// Service's name.
+func checkWebhookWiring(t *testing.T, objs []*unstructured.Unstructured, manager *unstructured.Unstructured, spec managerPod) {
+	t.Helper()
+	// The manager's defaults (cmd/manager) when the args do not say.
+	webhookPort, certDir := int64(9443), "/tmp/k8s-webhook-server/serving-certs"
+	for _, a := range spec.args {
+		if v, ok := strings.CutPrefix(a, "--webhook-bind-address="); ok {
+			_, port, err := net.SplitHostPort(v)
+			if err != nil {
+				t.Fatalf("--webhook-bind-address=%s: %v", v, err)
+			}
+			if webhookPort, err = strconv.ParseInt(port, 10, 32); err != nil {
+				t.Fatalf("--webhook-bind-address=%s: %v", v, err)
+			}
+		}
+		if v, ok := strings.CutPrefix(a, "--webhook-cert-dir="); ok {
+			certDir = v
+		}
+	}
+	namespace := manager.GetNamespace()
+	podLabels, _, _ := unstructured.NestedStringMap(manager.Object, "spec", "template", "metadata", "labels")
+
+	for _, config := range harness.OfKinds(objs, harness.WebhookConfigurationKinds...) {
+		hooks, _, _ := unstructured.NestedSlice(config.Object, "webhooks")
+		for _, h := range hooks {
+			hook, _ := h.(map[string]any)
+			hookName, _, _ := unstructured.NestedString(hook, "name")
+			ref, _, _ := unstructured.NestedStringMap(hook, "clientConfig", "service")
+			port, found := intField(hook, "clientConfig", "service", "port")
+			if !found {
+				port = 443 // the API's default
+			}
+			svc := find(objs, "Service", ref["namespace"], ref["name"])
+			if svc == nil {
+				t.Errorf("webhook %s calls Service %s/%s, which the manifest does not hold", hookName, ref["namespace"], ref["name"])
+				continue
+			}
+			selector, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+			if len(selector) == 0 || !labels.SelectorFromSet(selector).Matches(labels.Set(podLabels)) {
+				t.Errorf("Service %s's selector %v does not select the manager's pods (labels %v)", svc.GetName(), selector, podLabels)
+			}
+			if got := targetContainerPort(t, svc, port, spec); got != webhookPort {
+				t.Errorf("webhook %s: Service %s port %d leads to container port %d, but the manager serves webhooks on %d",
+					hookName, svc.GetName(), port, got, webhookPort)
+			}
+			checkServingCertSecret(t, objs, namespace, spec.secretMountedAt(certDir), ref["name"]+"."+ref["namespace"]+".svc")
+		}
+	}
+}
+
+// targetContainerPort is the manager container's port that port of svc
+// leads to, or 0.
+func targetContainerPort(t *testing.T, svc *unstructured.Unstructured, port int64, spec managerPod) int64 {
+	t.Helper()
+	ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+	for _, p := range ports {
+		sp, _ := p.(map[string]any)
+		if n, _ := intField(sp, "port"); n != port {
+			continue
+		}
+		if target, ok := sp["targetPort"].(string); ok {
+			return spec.containerPorts[target]
+		}
+		if target, ok := intField(sp, "targetPort"); ok {
+			return target
+		}
+		return port // no targetPort: the same as port
+	}
+	return 0
+}
+
+// checkServingCertSecret checks that the Secret secret of namespace holds a
+// serving certificate: rendered into the manifest with tls.crt and tls.key,
+// or issued by a cert-manager Certificate of the manifest for dnsName.
+func checkServingCertSecret(t *testing.T, objs []*unstructured.Unstructured, namespace, secret, dnsName string) {
+	t.Helper()
+	if secret == "" {
+		t.Error("no Secret volume is mounted at the manager's --webhook-cert-dir")
+		return
+	}
+	if s := find(objs, "Secret", namespace, secret); s != nil {
+		data, _, _ := unstructured.NestedStringMap(s.Object, "data")
+		if data["tls.crt"] == "" || data["tls.key"] == "" {
+			t.Errorf("Secret %s, mounted at --webhook-cert-dir, lacks tls.crt or tls.key", secret)
+		}
+		return
+	}
+	for _, cert := range harness.OfKinds(objs, "Certificate") {
+		name, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
+		if cert.GetNamespace() != namespace || name != secret {
+			continue
+		}
+		dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+		if !slices.Contains(dnsNames, dnsName) {
+			t.Errorf("Certificate %s is issued for %v, not for %s that the API server calls", cert.GetName(), dnsNames, dnsName)
+		}
+		return
+	}
+	t.Errorf("nothing in the manifest provides Secret %s/%s, mounted at --webhook-cert-dir", namespace, secret)
+}
+
+// intField is the integer at fields of obj, however the decoder typed it.
+func intField(obj map[string]any, fields ...string) (int64, bool) {
+	v, found, err := unstructured.NestedFieldNoCopy(obj, fields...)
+	if !found || err != nil {
+		return 0, false
+	}
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		return int64(n), n == float64(int64(n))
+	}
+	return 0, false
+}
+
+// find is the object of objs of kind in namespace with name, or nil.
+func find(objs []*unstructured.Unstructured, kind, namespace, name string) *unstructured.Unstructured {
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetNamespace() == namespace && o.GetName() == name {
+			return o
+		}
+	}
+	return nil
+}
+
+// checkMetrics scrapes the manager's metrics endpoint as a ServiceAccount
+// bound to the manifest's metrics reader ClusterRole and expects want
+// among the series, then as one not bound and expects 403: the manager
+// authenticates and authorizes every scrape through the API server, with
+// the TokenReview and SubjectAccessReview rights the manifest grants it.
+func checkMetrics(ctx context.Context, t *testing.T, cfg *rest.Config, c client.Client, objs []*unstructured.Unstructured, url, want string) {
+	t.Helper()
+	reader := metricsReaderRole(t, objs)
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"scraper", "stranger"} {
+		if err := c.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: watchedNamespace, Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "scraper"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: reader},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: watchedNamespace, Name: "scraper"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	scrape := func(sa string) (int, string) {
+		t.Helper()
+		tr, err := cs.CoreV1().ServiceAccounts(watchedNamespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tr.Status.Token)
+		// The manager serves metrics with a certificate it generates at
+		// start; in a cluster Prometheus skips its verification too.
+		hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // see above
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("scraping %s as %s: %v", url, sa, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(body)
+	}
+	status, body := scrape("scraper")
+	if status != http.StatusOK || !strings.Contains(body, want) {
+		t.Errorf("scraping as a ServiceAccount bound to ClusterRole %s: %d, want 200 with %s:\n%.2000s", reader, status, want, body)
+	}
+	if status, _ := scrape("stranger"); status != http.StatusForbidden {
+		t.Errorf("scraping as a ServiceAccount without a binding: %d, want 403", status)
+	}
+}
+
+// metricsReaderRole is the name of the manifest's ClusterRole that grants
+// get on /metrics.
+func metricsReaderRole(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	for _, role := range harness.OfKinds(objs, "ClusterRole") {
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			rule, _ := r.(map[string]any)
+			urls, _, _ := unstructured.NestedStringSlice(rule, "nonResourceURLs")
+			verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+			if slices.Contains(urls, "/metrics") && slices.Contains(verbs, "get") {
+				return role.GetName()
+			}
+		}
+	}
+	t.Fatal("no ClusterRole of the manifest grants get on /metrics")
+	return ""
 }
