@@ -62,14 +62,17 @@ const watchedNamespace = "team-a"
 
 // TestWorkingInstall installs each manifest on its own control plane and
 // proves the install works: an MCPServer becomes Ready, the manifest's
-// webhooks default and refuse, and deleting the MCPServer releases its
-// finalizer.
+// webhooks default and refuse, metrics scrapes are authorized through the
+// manifest's roles, deleting the MCPServer releases its finalizer, and the
+// manager met no RBAC refusal on the way. Before that, the manifest's
+// webhook Service and serving certificate are checked against its
+// Deployment, which no kubelet runs here.
 func TestWorkingInstall(t *testing.T) {
 	// envtest logs through controller-runtime; what matters here is
 	// returned as errors or is in the manager's log.
 	logf.SetLogger(logr.Discard())
 	root := envtestutil.RepoRoot()
-	bins, err := harness.BuildBinaries(root, t.TempDir())
+	bins, err := harness.Build(root, t.TempDir(), "manager")
 	if err != nil {
 		t.Fatal(err)
 	}
