@@ -24,21 +24,34 @@ var commands = map[string]string{
 // BuildBinaries builds the manager, the callback server and the fake MCP +
 // OAuth server into dir with `go build` (incremental: seconds when cached).
 func BuildBinaries(repoRoot, dir string) (Binaries, error) {
+	return Build(repoRoot, dir, "manager", "callback", "fake-mcp-server")
+}
+
+// Build builds only the named binaries (manager, callback,
+// fake-mcp-server) into dir: linking is most of a cached build. The paths
+// of the others are empty.
+func Build(repoRoot, dir string, names ...string) (Binaries, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Binaries{}, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
-	for _, pkg := range commands {
+	built := map[string]string{}
+	for _, name := range names {
+		pkg, ok := commands[name]
+		if !ok {
+			return Binaries{}, fmt.Errorf("no command %q to build", name)
+		}
 		args = append(args, pkg)
+		built[name] = filepath.Join(dir, name)
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return Binaries{}, fmt.Errorf("go build of %v: %w\n%s", commands, err, out)
+		return Binaries{}, fmt.Errorf("go build of %v: %w\n%s", names, err, out)
 	}
 	return Binaries{
-		Manager:       filepath.Join(dir, "manager"),
-		Callback:      filepath.Join(dir, "callback"),
-		FakeMCPServer: filepath.Join(dir, "fake-mcp-server"),
+		Manager:       built["manager"],
+		Callback:      built["callback"],
+		FakeMCPServer: built["fake-mcp-server"],
 	}, nil
 }
