@@ -36,7 +36,7 @@ func (s *Server) callback(q *request) (reply, error) {
 		return reply{}, &failure{status: http.StatusBadRequest, result: resultBadFlow, log: "Callback refused: the sign-in was not confirmed",
 			msg: "this sign-in was not confirmed on the connect page and was ignored"}
 	}
-	srv, err := s.loadOAuthServer(ctx, ns, name)
+	srv, err := s.loadOAuthServer(ctx, ns, name, forExchange)
 	if err != nil {
 		return reply{}, err
 	}

@@ -41,7 +41,7 @@ func (s *Server) connect(q *request) (reply, error) {
 	if err != nil {
 		return reply{}, refuse(http.StatusBadRequest, resultRejected, err.Error())
 	}
-	srv, err := s.loadOAuthServer(q.Context(), ns, name)
+	srv, err := s.loadOAuthServer(q.Context(), ns, name, forAuthorization)
 	if err != nil {
 		return reply{}, err
 	}
@@ -93,7 +93,7 @@ func (s *Server) confirm(q *request) (reply, error) {
 	if err := s.sameUser(q.Request, f); err != nil {
 		return reply{}, err
 	}
-	srv, err := s.loadOAuthServer(q.Context(), ns, name)
+	srv, err := s.loadOAuthServer(q.Context(), ns, name, forAuthorization)
 	if err != nil {
 		return reply{}, err
 	}

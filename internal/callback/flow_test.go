@@ -1,17 +1,21 @@
 package callback_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/internal/callback"
@@ -103,6 +107,25 @@ var _ = Describe("Connecting", func() {
 		sec, err := e.tokenSecret("alice")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(e.fake.GrantAlive(string(sec.Data[mcpauth.KeyAccessToken]))).To(BeTrue())
+	})
+
+	It("reads no Secret before the callback, and stores a first connection with one request", func() {
+		calls := &callLog{}
+		e := newEnv(setup{wrapClient: func(c client.Client) client.Client { return &loggingClient{Client: c, log: calls} }})
+		page, cookie := e.confirmationPage(asUser("alice"), "")
+		r := e.confirmRequest(page, asUser("alice"), cookie)
+		Expect(r.StatusCode).To(Equal(http.StatusSeeOther), r.body)
+		Expect(calls.take()).To(Equal([]string{
+			"get MCPServer " + e.name, "get Secret " + mcpauth.TokenSecretName(e.name, "alice"), // the connect page: granted scopes
+			"get MCPServer " + e.name, // the confirmation: the authorization request comes from status
+		}), "the client Secret is read only for the code exchange")
+
+		authURL, err := url.Parse(r.Header.Get("Location"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(send(http.MethodGet, e.localURL(authorize(authURL)), asUser("alice"), flowCookie(r)).StatusCode).To(Equal(http.StatusOK))
+		callback := calls.take()
+		Expect(callback).To(ContainElement("create Secret " + mcpauth.TokenSecretName(e.name, "alice")))
+		Expect(callback).NotTo(ContainElement("get Secret "+mcpauth.TokenSecretName(e.name, "alice")), "a first connection is created without a read")
 	})
 
 	It("sends no resource under resourceIndicator.send Never, to a provider that refuses one, and records none", func() {
@@ -299,3 +322,47 @@ var _ = Describe("Connecting", func() {
 		Expect(r.body).To(ContainSubstring("cookie is missing"))
 	})
 })
+
+// callLog records a client's requests as "verb Kind name".
+type callLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *callLog) add(verb string, obj client.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	kind := reflect.TypeOf(obj).Elem().Name()
+	l.calls = append(l.calls, verb+" "+kind+" "+obj.GetName())
+}
+
+// take returns the requests so far and forgets them.
+func (l *callLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.calls
+	l.calls = nil
+	return out
+}
+
+// loggingClient logs Get, Create and Update before passing them on.
+type loggingClient struct {
+	client.Client
+	log *callLog
+}
+
+func (c *loggingClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	obj.SetName(key.Name)
+	c.log.add("get", obj)
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+func (c *loggingClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
+	c.log.add("create", obj)
+	return c.Client.Create(ctx, obj, opts...)
+}
+
+func (c *loggingClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	c.log.add("update", obj)
+	return c.Client.Update(ctx, obj, opts...)
+}

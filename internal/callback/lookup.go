@@ -21,9 +21,22 @@ type oauthServer struct {
 	cfg    oauth.FlowConfig
 }
 
-// loadOAuthServer reads namespace/name and its flow configuration, refusing
-// servers that are missing, disabled, not OAuth2 or not configured yet.
-func (s *Server) loadOAuthServer(ctx context.Context, namespace, name string) (*oauthServer, error) {
+// flowPart is how much of the flow configuration a step needs.
+type flowPart int
+
+const (
+	// forAuthorization: the authorization request's part, from the
+	// MCPServer alone (serverconfig.Authorization); no Secret is read.
+	forAuthorization flowPart = iota
+	// forExchange: everything, the client's credentials included
+	// (serverconfig.Load reads the client Secret).
+	forExchange
+)
+
+// loadOAuthServer reads namespace/name and the part of its flow
+// configuration a step needs, refusing servers that are missing, disabled,
+// not OAuth2 or not configured yet.
+func (s *Server) loadOAuthServer(ctx context.Context, namespace, name string, part flowPart) (*oauthServer, error) {
 	srv := &mcpv1.MCPServer{}
 	if err := s.opts.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, srv); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -39,7 +52,13 @@ func (s *Server) loadOAuthServer(ctx context.Context, namespace, name string) (*
 		return nil, refuse(http.StatusBadRequest, resultRejected,
 			fmt.Sprintf("the MCP server %s/%s uses %s authentication, not OAuth2: there is nothing to connect", namespace, name, srv.Spec.Auth.Type))
 	}
-	cfg, err := serverconfig.Load(ctx, s.opts.Client, srv)
+	var cfg oauth.FlowConfig
+	var err error
+	if part == forExchange {
+		cfg, err = serverconfig.Load(ctx, s.opts.Client, srv)
+	} else {
+		cfg, err = serverconfig.Authorization(srv)
+	}
 	switch {
 	case errors.Is(err, serverconfig.ErrNotConfigured):
 		return nil, refuse(http.StatusServiceUnavailable, resultRejected,

@@ -110,6 +110,8 @@ type setup struct {
 	// caBundle is what the manager copies from spec.caBundleRef into the
 	// client Secret.
 	caBundle []byte
+	// wrapClient, when set, wraps the callback server's Kubernetes client.
+	wrapClient func(client.Client) client.Client
 }
 
 func newEnv(o setup) *env {
@@ -149,6 +151,9 @@ func newEnv(o setup) *env {
 		Client:               client.NewNamespacedClient(k8sClient, e.ns),
 		Log:                  log,
 		Now:                  func() time.Time { return time.Now().Add(time.Duration(e.offset.Load())) },
+	}
+	if o.wrapClient != nil {
+		e.opts.Client = o.wrapClient(e.opts.Client)
 	}
 	switch o.modes {
 	case headerOnly:

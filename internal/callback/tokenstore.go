@@ -45,8 +45,20 @@ func (s *Server) serverToken(ctx context.Context, srv *mcpv1.MCPServer, user str
 
 // writeTokenSecret stores a new grant, replacing any earlier one of the
 // user: the codec replaces labels, annotations, data and owner references.
+// A first connect creates the Secret in one request; a reconnect finds it
+// there, reads it and updates it (the codec keeps what a grant of the same
+// user carries over, such as a refresh token the provider did not resend).
 func (s *Server) writeTokenSecret(ctx context.Context, srv *mcpv1.MCPServer, g tokensecret.Grant) error {
 	name := tokensecret.Name(srv.Name, g.User)
+	first := &corev1.Secret{}
+	tokensecret.WriteGrant(first, srv, g)
+	err := s.opts.Client.Create(ctx, first)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("writing token Secret %s/%s: %w", srv.Namespace, name, err)
+	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		sec := &corev1.Secret{}
 		err := s.opts.Client.Get(ctx, client.ObjectKey{Namespace: srv.Namespace, Name: name}, sec)

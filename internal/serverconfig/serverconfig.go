@@ -122,14 +122,33 @@ func unixTime(b []byte) time.Time {
 	return time.Time{}
 }
 
+// Authorization builds the part of the flow configuration an authorization
+// request needs (client ID, endpoints, redirect URI, scopes, resource,
+// extra parameters) from the MCPServer alone, whose status the operator
+// writes when it stores the client: the connect page and its confirmation
+// read no Secret. A code exchange or refresh needs Load.
+func Authorization(server *mcpv1.MCPServer) (oauth.FlowConfig, error) {
+	cfg, err := fromStatus(server)
+	if err != nil {
+		return cfg, err
+	}
+	st := server.Status.OAuth2
+	if st.ClientID == "" || st.RedirectURI == "" {
+		return oauth.FlowConfig{}, ErrNotConfigured
+	}
+	cfg.Client = oauth.Client{ClientID: st.ClientID, Issuer: st.Issuer}
+	cfg.RedirectURI = st.RedirectURI
+	return cfg, nil
+}
+
 // Load builds the flow configuration of an OAuth2 server whose
 // AuthConfigured condition is True, reading its client Secret with reader.
 func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (oauth.FlowConfig, error) {
-	st := server.Status.OAuth2
-	if server.Spec.Auth.Type != mcpv1.AuthTypeOAuth2 || st == nil || st.ClientSecretName == "" ||
-		!meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionAuthConfigured) {
-		return oauth.FlowConfig{}, ErrNotConfigured
+	cfg, err := fromStatus(server)
+	if err != nil {
+		return cfg, err
 	}
+	st := server.Status.OAuth2
 	secret := &corev1.Secret{}
 	key := client.ObjectKey{Namespace: server.Namespace, Name: st.ClientSecretName}
 	if err := reader.Get(ctx, key, secret); err != nil {
@@ -145,9 +164,22 @@ func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (o
 		return oauth.FlowConfig{}, fmt.Errorf("%w: the client in Secret %s was registered at %s, not at %s",
 			ErrNotConfigured, key, redact.URL(cl.Issuer), redact.URL(st.Issuer))
 	}
+	cfg.Client = cl
+	cfg.RedirectURI = string(secret.Data[mcpv1.ClientKeyRedirectURI])
+	cfg.CABundle = secret.Data[mcpv1.ClientKeyCABundle]
+	return cfg, nil
+}
+
+// fromStatus is the flow configuration from the MCPServer's spec and
+// status, without the client: ErrNotConfigured until AuthConfigured is True.
+func fromStatus(server *mcpv1.MCPServer) (oauth.FlowConfig, error) {
+	st := server.Status.OAuth2
+	if server.Spec.Auth.Type != mcpv1.AuthTypeOAuth2 || st == nil || st.ClientSecretName == "" ||
+		!meta.IsStatusConditionTrue(server.Status.Conditions, mcpv1.ConditionAuthConfigured) {
+		return oauth.FlowConfig{}, ErrNotConfigured
+	}
 	resource, onRefresh := resourceToSend(server.Spec.Auth.OAuth2, st.Resource)
 	return oauth.FlowConfig{
-		Client: cl,
 		Endpoint: oauth.Endpoint{
 			Issuer:                st.Issuer,
 			AuthorizationEndpoint: st.AuthorizationEndpoint,
@@ -155,12 +187,10 @@ func Load(ctx context.Context, reader client.Reader, server *mcpv1.MCPServer) (o
 			RevocationEndpoint:    st.RevocationEndpoint,
 			ISSParameterSupported: st.ISSParameterSupported,
 		},
-		RedirectURI:             string(secret.Data[mcpv1.ClientKeyRedirectURI]),
 		Resource:                resource,
 		ResourceOnRefresh:       onRefresh,
 		Scopes:                  st.Scopes,
 		AuthorizationParameters: authorizationParameters(server.Spec.Auth.OAuth2),
-		CABundle:                secret.Data[mcpv1.ClientKeyCABundle],
 	}, nil
 }
 

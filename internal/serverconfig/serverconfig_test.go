@@ -158,3 +158,31 @@ func TestLoadCarriesTheCABundle(t *testing.T) {
 		}
 	}
 }
+
+// Authorization builds the authorization request's configuration from the
+// MCPServer alone, as Load would, and is not configured without the client
+// ID and redirect URI the operator records in status.
+func TestAuthorizationNeedsNoSecret(t *testing.T) {
+	server := &mcpv1.MCPServer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "s"},
+		Spec: mcpv1.MCPServerSpec{Auth: mcpv1.Auth{Type: mcpv1.AuthTypeOAuth2, OAuth2: &mcpv1.OAuth2Auth{
+			AdditionalAuthorizationParameters: map[string]mcpv1.AuthorizationParameterValue{"prompt": "consent"}}}},
+		Status: mcpv1.MCPServerStatus{
+			OAuth2: &mcpv1.OAuth2Status{ClientSecretName: mcpv1.ClientSecretName("s"), ClientID: "c", RedirectURI: "https://cb/callback/ns/s",
+				Issuer: "https://as", AuthorizationEndpoint: "https://as/authorize", Resource: "https://mcp", Scopes: []string{"a"}},
+			Conditions: []metav1.Condition{{Type: mcpv1.ConditionAuthConfigured, Status: metav1.ConditionTrue, Reason: mcpv1.ReasonRegistered}},
+		},
+	}
+	cfg, err := Authorization(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Client.ClientID != "c" || cfg.RedirectURI != "https://cb/callback/ns/s" || cfg.Endpoint.AuthorizationEndpoint != "https://as/authorize" ||
+		cfg.Resource != "https://mcp" || cfg.AuthorizationParameters["prompt"] != "consent" || cfg.Client.ClientSecret != "" {
+		t.Errorf("Authorization = %+v", cfg)
+	}
+	server.Status.OAuth2.ClientID = ""
+	if _, err := Authorization(server); !errors.Is(err, ErrNotConfigured) {
+		t.Errorf("without a client ID in status: %v, want ErrNotConfigured", err)
+	}
+}
