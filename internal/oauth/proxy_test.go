@@ -154,7 +154,7 @@ func TestEgressProxyFailures(t *testing.T) {
 		{"huge answer", func(c net.Conn) {
 			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Pad: "+strings.Repeat("a", 2*maxProxyResponseBytes)+"\r\n\r\n")
 		}, "answer larger than", false},
-		{"silent", func(c net.Conn) { time.Sleep(2 * time.Second) }, "timeout", true},
+		{"silent", func(net.Conn) { time.Sleep(2 * time.Second) }, "timeout", true},
 		{"not http", func(c net.Conn) { _, _ = io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n") }, "malformed HTTP", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

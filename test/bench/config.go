@@ -28,11 +28,17 @@ type Config struct {
 	Out string
 }
 
+// The run modes MCP_BENCH selects.
+const (
+	ModeFull  = "full"
+	ModeSmoke = "smoke"
+)
+
 // Modes are the default sizes of each run.
 var Modes = map[string]Config{
-	"full": {Mode: "full", Servers: 1000, Secrets: []int{1000, 10000}, Refreshes: 10000, ConnectUsers: 50,
+	ModeFull: {Mode: ModeFull, Servers: 1000, Secrets: []int{1000, 10000}, Refreshes: 10000, ConnectUsers: 50,
 		Latency: 50 * time.Millisecond, Idle: 60 * time.Second},
-	"smoke": {Mode: "smoke", Servers: 50, Secrets: []int{50, 500}, Refreshes: 50, ConnectUsers: 10,
+	ModeSmoke: {Mode: ModeSmoke, Servers: 50, Secrets: []int{50, 500}, Refreshes: 50, ConnectUsers: 10,
 		Latency: 50 * time.Millisecond, Idle: 3 * time.Second},
 }
 
@@ -76,7 +82,7 @@ func (c Config) OutPath(repoRoot string) string {
 	switch {
 	case c.Out != "":
 		return c.Out
-	case c.Mode == "smoke":
+	case c.Mode == ModeSmoke:
 		return filepath.Join(repoRoot, "bench", "results-smoke.json")
 	default:
 		return filepath.Join(repoRoot, "bench", "results.json")

@@ -150,7 +150,7 @@ func (r *rig) keepLogs(t *testing.T) {
 	entries, _ := os.ReadDir(r.logDir())
 	for _, e := range entries {
 		if data, err := os.ReadFile(filepath.Join(r.logDir(), e.Name())); err == nil {
-			_ = os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644)
+			_ = os.WriteFile(filepath.Join(dst, filepath.Base(e.Name())), data, 0o600) //nolint:gosec // G703: names of our own temporary log directory
 		}
 	}
 	t.Logf("process logs copied to %s", dst)

@@ -118,7 +118,7 @@ func TestHelmTemplate(t *testing.T) {
 			golden := filepath.Join("testdata", "helm", tc.name+".golden.yaml")
 			normalized := normalize(out)
 			if *update {
-				if err := os.WriteFile(golden, normalized, 0o644); err != nil {
+				if err := os.WriteFile(golden, normalized, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}

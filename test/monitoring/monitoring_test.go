@@ -5,6 +5,7 @@ package monitoring
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -167,13 +168,13 @@ func readYAML(t *testing.T, path string, v any) {
 func goSource(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
-	root := envtestutil.RepoRoot()
+	repo := os.DirFS(envtestutil.RepoRoot())
 	for _, d := range []string{"cmd", "controllers", "internal", "pkg", "api"} {
-		err := filepath.WalkDir(filepath.Join(root, d), func(path string, e os.DirEntry, err error) error {
+		err := fs.WalkDir(repo, d, func(path string, e fs.DirEntry, err error) error {
 			if err != nil || e.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 				return err
 			}
-			data, err := os.ReadFile(path)
+			data, err := fs.ReadFile(repo, path)
 			b.Write(data)
 			return err
 		})

@@ -97,7 +97,8 @@ func TestWorkingInstall(t *testing.T) {
 		// The release namespace is not part of the chart: helm install
 		// --create-namespace makes it, and checkWorkingInstall creates the
 		// namespaces the objects name.
-		cmd := exec.Command(bin, "template", "mcp-operator", filepath.Join(root, "charts", "mcp-operator"),
+		cmd := exec.Command(bin, "template", //nolint:gosec // G702: bin is $HELM, the Makefile's pinned helm
+			"mcp-operator", filepath.Join(root, "charts", "mcp-operator"),
 			"--namespace", "mcp-operator-system")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
