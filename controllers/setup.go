@@ -10,11 +10,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	mcpv1 "github.com/mcp-operator/mcp-operator/api/v1alpha1"
 	"github.com/mcp-operator/mcp-operator/controllers/mcpserver"
 	"github.com/mcp-operator/mcp-operator/controllers/tokenrefresh"
 )
@@ -49,12 +53,35 @@ func ClientOptions() client.Options {
 // CacheOptions are the manager's cache settings. Every cached object loses
 // its managedFields and kubectl's last-applied-configuration annotation: the
 // metadata-only watch on Secrets sees every Secret in the cluster, and for a
-// Secret created with kubectl apply that annotation holds its data. With
+// Secret created with kubectl apply that annotation holds its data. That
+// watch leaves out users' token Secrets, the bulk of a large install: the
+// MCPServer controller never acts on them, and the refresher keeps their
+// metadata in a cache of its own (tokenrefresh.NewTokenCache). With
 // namespaces, the cache watches only those (a namespace-scoped install,
 // whose RBAC grants nothing elsewhere).
 func CacheOptions(namespaces ...string) cache.Options {
-	return cache.Options{DefaultTransform: stripCachedMetadata, DefaultNamespaces: namespaceConfigs(namespaces)}
+	secretMeta := &metav1.PartialObjectMetadata{}
+	secretMeta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return cache.Options{
+		DefaultTransform:  stripCachedMetadata,
+		DefaultNamespaces: namespaceConfigs(namespaces),
+		ByObject: map[client.Object]cache.ByObject{
+			// By the label every token Secret the operator writes carries;
+			// a look-alike without it (say, one an MCPServer references)
+			// still wakes its MCPServers.
+			secretMeta: {Label: notTokenSecret},
+		},
+	}
 }
+
+// notTokenSecret selects Secrets without the user-hash label of token Secrets.
+var notTokenSecret = func() labels.Selector {
+	req, err := labels.NewRequirement(mcpv1.LabelUserHash, selection.DoesNotExist, nil)
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*req)
+}()
 
 // namespaceConfigs is cache.Options.DefaultNamespaces for namespaces; nil
 // (every namespace) when there are none.

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,7 +113,9 @@ func dryRunInstall(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 	}
 	for _, crd := range crds {
-		waitEstablished(ctx, t, c, crd.GetName())
+		if err := harness.WaitCRDEstablished(ctx, c, crd.GetName()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A fresh client: its REST mapper discovers the CRDs just installed.
 	c = newClient(t)
@@ -126,25 +127,6 @@ func dryRunInstall(t *testing.T, objs []*unstructured.Unstructured) {
 		}
 	}
 	t.Logf("installed %d CRDs and %d namespaces, dry-ran %d objects", len(crds), wantNamespaces.Len(), len(rest))
-}
-
-func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := c.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
-			return false, err
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("CRD %s not established: %v", name, err)
-	}
 }
 
 func names(objs []*unstructured.Unstructured) []string {

@@ -352,30 +352,13 @@ func install(ctx context.Context, t *testing.T, cfg *rest.Config, objs []*unstru
 		t.Fatal("the manifest holds no CRD")
 	}
 	for _, crd := range crds {
-		waitEstablished(ctx, t, c, crd.GetName())
+		if err := harness.WaitCRDEstablished(ctx, c, crd.GetName()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A fresh client: its REST mapper discovers the CRDs just installed.
 	if err := harness.Apply(ctx, newClient(t, cfg), "", rest); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitEstablished(ctx context.Context, t *testing.T, c client.Client, name string) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := c.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
-			return false, err
-		}
-		for _, cond := range crd.Status.Conditions {
-			if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		t.Fatalf("CRD %s not established: %v", name, err)
 	}
 }
 
