@@ -20,3 +20,12 @@ func ClaimTicketForTest(ctx context.Context, c client.Client, namespace, jti str
 	u := &usedOnce{client: c, namespace: namespace, now: time.Now}
 	return u.claim(ctx, usedTicket, jti, expiry)
 }
+
+// NewReplicaClaimerForTest is one replica's single-use memory: the returned
+// func claims a connect-link ticket's jti.
+func NewReplicaClaimerForTest(c client.Client, namespace string) func(ctx context.Context, jti string, expiry time.Time) (bool, error) {
+	u := &usedOnce{client: c, namespace: namespace, now: time.Now}
+	return func(ctx context.Context, jti string, expiry time.Time) (bool, error) {
+		return u.claim(ctx, usedTicket, jti, expiry)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,12 +72,18 @@ type usedOnce struct {
 	client    client.Client
 	namespace string
 	now       func() time.Time
+	// shards serialize this replica's claims of one ConfigMap: racing
+	// each other they could only conflict and back off, which under 50
+	// simultaneous sign-ins put hundreds of milliseconds into the slowest.
+	// Claims of other replicas still conflict and retry.
+	shards [usedOnceShards]sync.Mutex
 }
 
 // claim marks value (of kind) as used until expiry and reports whether it
 // was unused. An error means nothing is known: the caller refuses.
 func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Time) (bool, error) {
 	key, name := usedKey(kind, value)
+	defer u.lockShard(name)()
 	until := strconv.FormatInt(expiry.Unix(), 10)
 	fresh := false
 	err := retry.OnError(claimBackoff, lostRace, func() error {
@@ -125,6 +133,17 @@ func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Ti
 		err = fmt.Errorf("remembering a single-use value in ConfigMap %s/%s: %w", u.namespace, name, err)
 	}
 	return fresh, err
+}
+
+// lockShard holds this replica's lock of the ConfigMap configMap (one of
+// UsedOnceConfigMaps) until the returned func is called.
+func (u *usedOnce) lockShard(configMap string) (unlock func()) {
+	i, err := strconv.ParseUint(strings.TrimPrefix(configMap, UsedOnceConfigMapPrefix), 16, 8)
+	if err != nil || i >= usedOnceShards {
+		panic("usedOnce: not a single-use ConfigMap: " + configMap)
+	}
+	u.shards[i].Lock()
+	return u.shards[i].Unlock
 }
 
 // spent reports whether value (of kind) was claimed, without claiming it.

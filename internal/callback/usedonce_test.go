@@ -1,6 +1,7 @@
 package callback_test
 
 import (
+	"context"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -8,6 +9,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mcp-operator/mcp-operator/internal/callback"
 	"github.com/mcp-operator/mcp-operator/test/envtestutil"
@@ -49,4 +52,41 @@ var _ = Describe("The single-use memory", func() {
 		Expect(failed).To(BeZero())
 		Expect(fresh).To(BeZero(), "a value was accepted twice")
 	})
+
+	It("takes one replica's simultaneous claims in turns per ConfigMap, so they never conflict", func() {
+		ns, err := envtestutil.NewNamespace(ctx, k8sClient, "usedonce")
+		Expect(err).NotTo(HaveOccurred())
+		counting := &conflictCounter{Client: k8sClient}
+		claim := callback.NewReplicaClaimerForTest(counting, ns)
+		expiry := time.Now().Add(5 * time.Minute)
+		var wg sync.WaitGroup
+		var fresh atomic.Int32
+		for i := range 100 {
+			wg.Go(func() {
+				defer GinkgoRecover()
+				ok, err := claim(ctx, "jti-"+strconv.Itoa(i), expiry)
+				Expect(err).NotTo(HaveOccurred())
+				if ok {
+					fresh.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		Expect(fresh.Load()).To(BeEquivalentTo(100))
+		Expect(counting.conflicts.Load()).To(BeZero(), "claims of one replica raced each other")
+	})
 })
+
+// conflictCounter counts the updates the API server refused with a conflict.
+type conflictCounter struct {
+	client.Client
+	conflicts atomic.Int32
+}
+
+func (c *conflictCounter) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	err := c.Client.Update(ctx, obj, opts...)
+	if apierrors.IsConflict(err) {
+		c.conflicts.Add(1)
+	}
+	return err
+}
