@@ -108,6 +108,35 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
 	})
 
+	It("keeps the refresh token a Google-like provider does not resend on refresh, and refreshes with it again", func() {
+		rg := newRig(fakeauth.Options{DisableRefreshRotation: true, RefreshTokenAtFirstConsentOnly: true}, false, nil)
+		rg.start()
+		first := rg.connect("alice")
+		for i := 1; i <= 3; i++ {
+			rg.step(cycle)
+			Eventually(func() int { return rg.fake.Counters().TokenRefresh }).Should(Equal(i))
+			Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
+				Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+			Expect(rg.refreshToken("alice")).To(Equal(first.RefreshToken), "refresh %d: the answer carried no refresh token", i)
+		}
+		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
+	})
+
+	It("refreshes without resource at an Entra-like provider under resourceIndicator.send Never", func() {
+		rg := newRig(fakeauth.Options{RejectResourceOnAuthorize: true}, false, nil)
+		rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
+			o.ResourceIndicator = &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever}
+		})
+		rg.start()
+		rg.connect("alice")
+		rg.step(cycle)
+		Eventually(rg.forms.all).Should(HaveLen(1))
+		Expect(rg.forms.all()[0].Has("resource")).To(BeFalse())
+		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
+			Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
+	})
+
 	It("refreshes at a token endpoint behind a private CA with the bundle the manager copied into the client Secret", func() {
 		ca := fixture.NewCA()
 		rg := newRig(fakeauth.Options{TLS: ca.ServerTLS()}, false, nil)
