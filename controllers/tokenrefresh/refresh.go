@@ -145,7 +145,11 @@ func (r *Refresher) writeSecret(ctx context.Context, live *corev1.Secret, grantI
 // config means it is not usable right now.
 func (r *Refresher) flowConfig(ctx context.Context, namespace, name string) (*mcpv1.MCPServer, *oauth.FlowConfig, error) {
 	server := &mcpv1.MCPServer{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, server); err != nil {
+	key := client.ObjectKey{Namespace: namespace, Name: name}
+	if err := r.Client.Get(ctx, key, server); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.configs.forget(key) // its client's credentials need not stay in memory
+		}
 		return nil, nil, client.IgnoreNotFound(fmt.Errorf("reading MCPServer %s/%s: %w", namespace, name, err))
 	}
 	cfg, err := r.loadConfig(ctx, server)
