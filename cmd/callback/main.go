@@ -16,10 +16,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -150,9 +152,9 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	kube, err := client.New(ctrl.GetConfigOrDie(), client.Options{Scheme: newScheme()})
+	kube, err := newKubeClient(ctx, o.namespace)
 	if err != nil {
-		return fmt.Errorf("creating the Kubernetes client: %w", err)
+		return err
 	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -186,6 +188,42 @@ func run(ctx context.Context, o options) error {
 		servers = append(servers, namedServer{"probes and metrics", callback.NewOpsHTTPServer(o.opsListen, callback.OpsHandler(registry))})
 	}
 	return serve(ctx, o, servers...)
+}
+
+// newKubeClient is the callback server's Kubernetes client. MCPServers are
+// read from an informer of the served namespace, started and synced here:
+// every connect reads its MCPServer, and under many sign-ins at once those
+// reads were a third of the server's API requests. Secrets and ConfigMaps
+// are always read from the API server (the Role grants no list or watch on
+// them).
+func newKubeClient(ctx context.Context, namespace string) (client.Client, error) {
+	cfg := ctrl.GetConfigOrDie()
+	scheme := newScheme()
+	servers, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{namespace: {}},
+		DefaultTransform: cache.TransformStripManagedFields()})
+	if err != nil {
+		return nil, fmt.Errorf("creating the MCPServer cache: %w", err)
+	}
+	if _, err := servers.GetInformer(ctx, &mcpv1.MCPServer{}); err != nil {
+		return nil, fmt.Errorf("watching MCPServers in %s: %w", namespace, err)
+	}
+	go func() {
+		if err := servers.Start(ctx); err != nil {
+			ctrl.Log.Error(err, "The MCPServer cache stopped")
+		}
+	}()
+	syncCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if !servers.WaitForCacheSync(syncCtx) {
+		return nil, fmt.Errorf("the MCPServers of %s could not be listed and watched within a minute; check the callback Role (get, list, watch on mcpservers)", namespace)
+	}
+	kube, err := client.New(cfg, client.Options{Scheme: scheme, Cache: &client.CacheOptions{
+		Reader: servers, DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return kube, nil
 }
 
 // namedServer is one listener of the callback server, named in the log.

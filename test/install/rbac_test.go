@@ -79,6 +79,8 @@ func TestHelmRBAC(t *testing.T) {
 			{"chat/chat-mcp-callback", "watch", core, "secrets", "chat", false},
 			{"chat/chat-mcp-callback", "get", core, "secrets", "team-a", false},
 			{"chat/chat-mcp-callback", "list", mcp, "mcpservers", "chat", true},
+			{"chat/chat-mcp-callback", "watch", mcp, "mcpservers", "chat", true},
+			{"chat/chat-mcp-callback", "watch", mcp, "mcpservers", "team-a", false},
 			{"chat/chat-mcp-callback", "update", mcp, "mcpservers/finalizers", "chat", true},
 			{"chat/chat-mcp-callback", "update", mcp, "mcpservers", "chat", false},
 			{"chat/chat-mcp-callback", "update", mcp, "mcpservers/status", "chat", false},
