@@ -122,21 +122,6 @@ var _ = Describe("Token refresher", Ordered, func() {
 		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
 	})
 
-	It("refreshes without resource at an Entra-like provider under resourceIndicator.send Never", func() {
-		rg := newRig(fakeauth.Options{RejectResourceOnAuthorize: true}, false, nil)
-		rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
-			o.ResourceIndicator = &mcpv1.ResourceIndicator{Send: mcpv1.ResourceIndicatorNever}
-		})
-		rg.start()
-		rg.connect("alice")
-		rg.step(cycle)
-		Eventually(rg.forms.all).Should(HaveLen(1))
-		Expect(rg.forms.all()[0].Has("resource")).To(BeFalse())
-		Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
-			Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
-		Expect(rg.fake.Counters().TokenErrors).To(BeZero())
-	})
-
 	It("refreshes at a token endpoint behind a private CA with the bundle the manager copied into the client Secret", func() {
 		ca := fixture.NewCA()
 		rg := newRig(fakeauth.Options{TLS: ca.ServerTLS()}, false, nil)
@@ -177,8 +162,8 @@ var _ = Describe("Token refresher", Ordered, func() {
 	})
 
 	DescribeTable("sends no resource on refresh when resourceIndicator.send says so",
-		func(send mcpv1.ResourceIndicatorSend) {
-			rg := newRig(fakeauth.Options{ResourceOptional: true}, false, nil)
+		func(send mcpv1.ResourceIndicatorSend, provider fakeauth.Options) {
+			rg := newRig(provider, false, nil)
 			rg.reconfigure(func(o *mcpv1.OAuth2Auth, _ *mcpv1.OAuth2Status) {
 				o.ResourceIndicator = &mcpv1.ResourceIndicator{Send: send}
 			})
@@ -189,9 +174,11 @@ var _ = Describe("Token refresher", Ordered, func() {
 			Expect(rg.forms.all()[0].Has("resource")).To(BeFalse())
 			Eventually(func() string { return rg.secret("alice").Annotations[tokensecret.AnnotationIssuedAt] }).
 				Should(Equal(rg.clock.Now().UTC().Format(time.RFC3339)))
+			Expect(rg.fake.Counters().TokenErrors).To(BeZero())
 		},
-		Entry("ExceptRefresh", mcpv1.ResourceIndicatorExceptRefresh),
-		Entry("Never", mcpv1.ResourceIndicatorNever),
+		Entry("ExceptRefresh", mcpv1.ResourceIndicatorExceptRefresh, fakeauth.Options{ResourceOptional: true}),
+		Entry("Never", mcpv1.ResourceIndicatorNever, fakeauth.Options{ResourceOptional: true}),
+		Entry("Never, at an Entra-like provider that refuses resource", mcpv1.ResourceIndicatorNever, fakeauth.Options{RejectResourceOnAuthorize: true}),
 	)
 
 	It("keeps additionalAuthorizationParameters off refresh requests, against a provider requiring an audience", func() {
