@@ -244,7 +244,7 @@ func TestUsedOnce(t *testing.T) {
 	cm := &corev1.ConfigMap{}
 	get := func() {
 		t.Helper()
-		if err := cl.Get(ctx, client.ObjectKey{Namespace: "chat", Name: shard}, cm); err != nil {
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: "chat", Name: usedOnceConfigMap(shard)}, cm); err != nil {
 			t.Fatal(err)
 		}
 	}

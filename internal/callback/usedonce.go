@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +38,7 @@ const usedOnceShards = 16
 func UsedOnceConfigMaps() []string {
 	names := make([]string, usedOnceShards)
 	for i := range names {
-		names[i] = UsedOnceConfigMapPrefix + strconv.FormatInt(int64(i), 16)
+		names[i] = usedOnceConfigMap(i)
 	}
 	return names
 }
@@ -82,8 +81,10 @@ type usedOnce struct {
 // claim marks value (of kind) as used until expiry and reports whether it
 // was unused. An error means nothing is known: the caller refuses.
 func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Time) (bool, error) {
-	key, name := usedKey(kind, value)
-	defer u.lockShard(name)()
+	key, shard := usedKey(kind, value)
+	name := usedOnceConfigMap(shard)
+	u.shards[shard].Lock()
+	defer u.shards[shard].Unlock()
 	until := strconv.FormatInt(expiry.Unix(), 10)
 	fresh := false
 	err := retry.OnError(claimBackoff, lostRace, func() error {
@@ -135,20 +136,10 @@ func (u *usedOnce) claim(ctx context.Context, kind, value string, expiry time.Ti
 	return fresh, err
 }
 
-// lockShard holds this replica's lock of the ConfigMap configMap (one of
-// UsedOnceConfigMaps) until the returned func is called.
-func (u *usedOnce) lockShard(configMap string) (unlock func()) {
-	i, err := strconv.ParseUint(strings.TrimPrefix(configMap, UsedOnceConfigMapPrefix), 16, 8)
-	if err != nil || i >= usedOnceShards {
-		panic("usedOnce: not a single-use ConfigMap: " + configMap)
-	}
-	u.shards[i].Lock()
-	return u.shards[i].Unlock
-}
-
 // spent reports whether value (of kind) was claimed, without claiming it.
 func (u *usedOnce) spent(ctx context.Context, kind, value string) (bool, error) {
-	key, name := usedKey(kind, value)
+	key, shard := usedKey(kind, value)
+	name := usedOnceConfigMap(shard)
 	cm := &corev1.ConfigMap{}
 	err := u.client.Get(ctx, client.ObjectKey{Namespace: u.namespace, Name: name}, cm)
 	switch {
@@ -162,11 +153,15 @@ func (u *usedOnce) spent(ctx context.Context, kind, value string) (bool, error) 
 }
 
 // usedKey is value's entry, its kind and a hash (128 bits of SHA-256), and
-// the name of the ConfigMap that holds it, chosen by the hash's first digit.
-func usedKey(kind, value string) (key, configMap string) {
+// the shard whose ConfigMap holds it: the hash's first hex digit.
+func usedKey(kind, value string) (key string, shard int) {
 	sum := sha256.Sum256([]byte(value))
-	digest := hex.EncodeToString(sum[:16])
-	return kind + "." + digest, UsedOnceConfigMapPrefix + digest[:1]
+	return kind + "." + hex.EncodeToString(sum[:16]), int(sum[0] >> 4)
+}
+
+// usedOnceConfigMap is the name of shard's ConfigMap.
+func usedOnceConfigMap(shard int) string {
+	return UsedOnceConfigMapPrefix + strconv.FormatInt(int64(shard), 16)
 }
 
 // usedOnceFailed is the failure for a claim that could not be made: a
