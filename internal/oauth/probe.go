@@ -127,7 +127,7 @@ func Probe(ctx context.Context, c *http.Client, serverURL string) (ProbeResult, 
 func probeEra(ctx context.Context, c *http.Client, serverURL string, seq []mcpRequest) (ProbeResult, error) {
 	opening, err := send(ctx, c, serverURL, seq[0])
 	if err != nil || opening.StatusCode == http.StatusUnauthorized || opening.StatusCode >= http.StatusInternalServerError ||
-		(seq[0].era == ModernProtocolVersion && isLegacyAnswer(opening)) {
+		isLegacyAnswer(opening) {
 		return opening, err
 	}
 	for _, req := range seq[1:] {
