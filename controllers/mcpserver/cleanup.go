@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,13 +47,14 @@ func (r *Reconciler) reconcileOAuth2Removal(ctx context.Context, s *serverScope)
 	if secret == nil && server.Status.OAuth2 == nil {
 		return ctrl.Result{}, nil
 	}
+	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	var cl *oauth.Client
 	if secret != nil {
 		c := serverconfig.ClientFromSecret(secret)
 		cl = &c
-		r.deletePendingRegistration(ctx, server, secret)
+		r.deletePendingRegistration(ctx, hc, server, secret)
 	}
-	if err := r.retireClient(ctx, server, cl, "", fmt.Sprintf("spec.auth.type changed to %s", server.Spec.Auth.Type)); err != nil {
+	if err := r.retireClient(ctx, hc, server, cl, "", fmt.Sprintf("spec.auth.type changed to %s", server.Spec.Auth.Type)); err != nil {
 		return ctrl.Result{}, err
 	}
 	if secret != nil {
@@ -77,7 +79,7 @@ func (r *Reconciler) retireReplaced(ctx context.Context, run *oauth2Run) error {
 	if run.client != nil {
 		successor = run.client
 	}
-	if err := r.retireClient(ctx, run.server, run.retiring, successor.ClientID, run.replaced); err != nil {
+	if err := r.retireClient(ctx, run.http, run.server, run.retiring, successor.ClientID, run.replaced); err != nil {
 		return err
 	}
 	run.retiring, run.replaced = nil, ""
@@ -93,12 +95,11 @@ func (r *Reconciler) retireReplaced(ctx context.Context, run *oauth2Run) error {
 // deletePendingRegistration deletes, best effort, the registration of a
 // replaced client still recorded in the client Secret, when the whole
 // OAuth2 configuration goes away (its users' Secrets go with the rest).
-func (r *Reconciler) deletePendingRegistration(ctx context.Context, server *mcpv1.MCPServer, secret *corev1.Secret) {
+func (r *Reconciler) deletePendingRegistration(ctx context.Context, hc *http.Client, server *mcpv1.MCPServer, secret *corev1.Secret) {
 	pending, _ := serverconfig.RetiringFromSecret(secret)
 	if pending == nil {
 		return
 	}
-	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	if err := oauth.DeleteRegistration(ctx, hc, pending); err != nil {
 		r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 			"Could not delete the registration of replaced client %s at %s: %s. Delete the client in the provider's console",
@@ -113,16 +114,15 @@ func (r *Reconciler) deletePendingRegistration(ctx context.Context, server *mcpv
 // reported but does not block). The client Secret is the caller's: it
 // holds the successor, or is deleted after this. A Normal event says what
 // happened.
-func (r *Reconciler) retireClient(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID, why string) error {
+func (r *Reconciler) retireClient(ctx context.Context, hc *http.Client, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID, why string) error {
 	// Users' tokens first: their revocation (RFC 7009) authenticates as cl,
 	// which the authorization server refuses once cl is deleted.
-	n, err := r.deleteTokenSecrets(ctx, server, cl, keepClientID)
+	n, err := r.deleteTokenSecrets(ctx, hc, server, cl, keepClientID)
 	if err != nil {
 		return err
 	}
 	done := "removed"
 	if cl != nil && cl.RegistrationClientURI != "" && cl.RegistrationAccessToken != "" {
-		hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 		if err := oauth.DeleteRegistration(ctx, hc, cl); err != nil {
 			r.event(server, corev1.EventTypeWarning, mcpv1.EventReasonRegistrationNotDeleted, mcpv1.EventReasonRegistrationNotDeleted, fmt.Sprintf(
 				"Could not delete the registration of client %s at %s: %s. Delete the client in the provider's console",
@@ -152,14 +152,13 @@ const revokeBudget = 30 * time.Second
 // issued to cl (RFC 7009) where the authorization server advertises
 // revocation. They are listed from the API server (the manager does not
 // cache Secrets).
-func (r *Reconciler) deleteTokenSecrets(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID string) (int, error) {
+func (r *Reconciler) deleteTokenSecrets(ctx context.Context, hc *http.Client, server *mcpv1.MCPServer, cl *oauth.Client, keepClientID string) (int, error) {
 	list := &corev1.SecretList{}
 	if err := r.APIReader.List(ctx, list, client.InNamespace(server.Namespace),
 		client.MatchingLabels{mcpv1.LabelServer: server.Name}); err != nil {
 		return 0, fmt.Errorf("listing token Secrets of MCPServer %s/%s: %w", server.Namespace, server.Name, err)
 	}
 	revoke := revocationConfig(server, cl)
-	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	revokeCtx, cancel := context.WithTimeout(ctx, revokeBudget)
 	defer cancel()
 	n := 0
@@ -213,17 +212,18 @@ func (r *Reconciler) cleanUpOnDelete(ctx context.Context, server *mcpv1.MCPServe
 		c := serverconfig.ClientFromSecret(secret)
 		cl = &c
 	}
+	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	// Users' tokens first: revoking them needs the client to still exist.
-	if _, err := r.deleteTokenSecrets(ctx, server, cl, ""); err != nil {
+	if _, err := r.deleteTokenSecrets(ctx, hc, server, cl, ""); err != nil {
 		return err
 	}
 	if cl == nil {
 		return nil
 	}
-	if err := r.deleteRegistrationOnDelete(ctx, server, cl); err != nil {
+	if err := r.deleteRegistrationOnDelete(ctx, hc, server, cl); err != nil {
 		return err
 	}
-	r.deletePendingRegistration(ctx, server, secret)
+	r.deletePendingRegistration(ctx, hc, server, secret)
 	return r.deleteClientSecret(ctx, secret)
 }
 
@@ -247,11 +247,10 @@ func (r *Reconciler) deleteClientSecret(ctx context.Context, secret *corev1.Secr
 // for deleteRetryWindow after the deletion began; then, or at once for a
 // permanent failure, a Warning event names the client to delete by hand
 // and the MCPServer is let go.
-func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, server *mcpv1.MCPServer, cl *oauth.Client) error {
+func (r *Reconciler) deleteRegistrationOnDelete(ctx context.Context, hc *http.Client, server *mcpv1.MCPServer, cl *oauth.Client) error {
 	if cl.RegistrationClientURI == "" || cl.RegistrationAccessToken == "" {
 		return nil
 	}
-	hc, _, _ := r.httpClient(ctx, server) // best effort: without the bundle, the shared client
 	err := oauth.DeleteRegistration(ctx, hc, cl)
 	if err == nil {
 		r.event(server, corev1.EventTypeNormal, mcpv1.EventReasonRegistrationDeleted, mcpv1.EventReasonRegistrationDeleted, fmt.Sprintf(

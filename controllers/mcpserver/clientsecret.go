@@ -40,8 +40,8 @@ func (r *Reconciler) loadClientSecret(ctx context.Context, run *oauth2Run) error
 	if !secret.DeletionTimestamp.IsZero() {
 		// Someone deleted the client Secret: that asks for a new client. The
 		// old one is retired while its credentials can still be read.
-		r.deletePendingRegistration(ctx, server, secret)
-		if err := r.retireClient(ctx, server, &cl, "", "its client Secret was deleted"); err != nil {
+		r.deletePendingRegistration(ctx, run.http, server, secret)
+		if err := r.retireClient(ctx, run.http, server, &cl, "", "its client Secret was deleted"); err != nil {
 			return err
 		}
 		return r.deleteClientSecret(ctx, secret)
